@@ -1,0 +1,17 @@
+"""Analytics store seam. `open_store(settings)` picks ClickHouse server or chDB."""
+from __future__ import annotations
+
+from analytics.base import AnalyticsStore, StoreRejected, StoreUnavailable
+
+
+def open_store(settings) -> AnalyticsStore:
+    if settings.store == "clickhouse":
+        from analytics.clickhouse_store import ClickHouseStore
+
+        return ClickHouseStore(settings.clickhouse_url)
+    from analytics.chdb_store import ChdbStore
+
+    return ChdbStore(settings.chdb_path)
+
+
+__all__ = ["AnalyticsStore", "StoreRejected", "StoreUnavailable", "open_store"]

@@ -1,0 +1,70 @@
+"""The analytics-store seam: ClickHouse server (clickhouse-driver) or chDB in-process.
+
+SQL is written once for both. Conventions that keep it portable (ClickHouse 18.16 .. 26.x):
+- table names are written `{db}.table`; the store fills in its database;
+- parameters are `%(name)s`; times are passed as epoch seconds and wrapped in
+  `toDateTime(%(x)s, 'UTC')`, so no server timezone can shift them;
+- no DateTime64, TTL, window functions, JSONExtract, Map or async_insert.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Protocol, Sequence
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached right now (retry later; nothing was written)."""
+
+
+class StoreRejected(Exception):
+    """The store refused the data itself (a bad row); retrying the same rows will not help."""
+
+
+class AnalyticsStore(Protocol):
+    database: str
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]: ...
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def escape_literal(value: Any) -> str:
+    """A ClickHouse SQL literal for chDB (the server path uses the driver's own escaping)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, datetime):
+        return str(int(value.astimezone(timezone.utc).timestamp()))
+    if isinstance(value, date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\0", "\\0")
+        return f"'{escaped}'"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(escape_literal(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    raise TypeError(f"cannot bind {type(value).__name__} into SQL")
+
+
+def bind(sql: str, params: dict[str, Any] | None, database: str) -> str:
+    text = sql.replace("{db}", database)
+    if params:
+        text = text % {k: escape_literal(v) for k, v in params.items()}
+    return text
+
+
+def epoch(ts: datetime) -> int:
+    return int(ts.astimezone(timezone.utc).timestamp())
+
+
+def as_rows(columnar: dict[str, Iterable[Any]], columns: Sequence[str]) -> list[tuple]:
+    return list(zip(*(columnar[c] for c in columns)))

@@ -1,0 +1,101 @@
+"""Board queries over the pre-aggregate (sales_daily): never a scan of raw events.
+
+Attribution happens here, at read time: a posted `host`/`enterprise` is either a registered id
+or a registered platform account (platform|account). `transform()` maps both to the
+participant id inside the query, so registering or re-attributing an account changes the
+boards at the next run without rewriting any stored row. Anything that maps to nothing is
+returned under the empty id "" (unattributed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Mapping
+
+from analytics.base import AnalyticsStore
+
+BOARD_COLUMNS = {"hosts": "host", "enterprises": "enterprise"}
+_SENTINEL = "\x00"  # keeps the transform() arrays non-empty (an empty array literal has no type)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who a posted value means: registered ids, and platform accounts -> id."""
+
+    ids: tuple[str, ...]
+    accounts: Mapping[tuple[str, str], str]  # (platform, account_id) -> participant id
+
+    def params(self) -> dict[str, list[str]]:
+        ids = list(self.ids) or [_SENTINEL]
+        keys = [f"{platform}|{account}" for platform, account in self.accounts] or [_SENTINEL]
+        values = list(self.accounts.values()) or [""]
+        return {"ids": ids, "acct_keys": keys, "acct_ids": values}
+
+
+def _participant_expr(column: str) -> str:
+    return (f"transform(concat(platform, '|', {column}), %(acct_keys)s, %(acct_ids)s, "
+            f"transform({column}, %(ids)s, %(ids)s, ''))")
+
+
+@dataclass(frozen=True)
+class TotalsRow:
+    participant_id: str
+    net_gmv_fen: int
+    paid_fen: int
+    refunded_fen: int
+    order_count: int
+    refund_count: int
+    units: int
+    buyers: int
+    reached_at: datetime
+
+
+def participant_totals(store: AnalyticsStore, *, campaign: str, board: str, first_day: date, last_day: date,
+                       attribution: Attribution) -> list[TotalsRow]:
+    column = BOARD_COLUMNS[board]
+    rows = store.query(
+        f"""
+        SELECT {_participant_expr(column)} AS participant,
+               sum(paid_fen) - sum(refunded_fen) AS net_gmv_fen,
+               sum(paid_fen), sum(refunded_fen), sum(order_count), sum(refund_count), sum(units),
+               toInt64(uniqMerge(buyers)), maxMerge(last_event_at)
+        FROM {{db}}.sales_daily
+        WHERE campaign = %(campaign)s AND day >= %(first_day)s AND day <= %(last_day)s
+        GROUP BY participant
+        """,
+        {"campaign": campaign, "first_day": first_day, "last_day": last_day, **attribution.params()},
+    )
+    return [TotalsRow(*row) for row in rows]
+
+
+def campaign_totals(store: AnalyticsStore, *, campaign: str, first_day: date, last_day: date) -> dict[str, int]:
+    rows = store.query(
+        """
+        SELECT sum(paid_fen) - sum(refunded_fen), sum(paid_fen), sum(refunded_fen), sum(order_count),
+               sum(refund_count), sum(units), toInt64(uniqMerge(buyers))
+        FROM {db}.sales_daily
+        WHERE campaign = %(campaign)s AND day >= %(first_day)s AND day <= %(last_day)s
+        """,
+        {"campaign": campaign, "first_day": first_day, "last_day": last_day},
+    )
+    names = ("net_gmv_fen", "paid_fen", "refunded_fen", "order_count", "refund_count", "units", "buyers")
+    values = rows[0] if rows else (0,) * len(names)
+    return {name: int(value or 0) for name, value in zip(names, values)}
+
+
+def net_gmv_by(store: AnalyticsStore, *, dimension: str, campaign: str, first_day: date,
+               last_day: date) -> list[tuple[str, int]]:
+    """Net GMV grouped by county, category or platform, largest first."""
+    if dimension not in ("county", "category", "platform"):
+        raise ValueError(f"unknown dimension {dimension}")
+    rows = store.query(
+        f"""
+        SELECT {dimension}, sum(paid_fen) - sum(refunded_fen) AS net
+        FROM {{db}}.sales_daily
+        WHERE campaign = %(campaign)s AND day >= %(first_day)s AND day <= %(last_day)s
+        GROUP BY {dimension}
+        ORDER BY net DESC, {dimension}
+        """,
+        {"campaign": campaign, "first_day": first_day, "last_day": last_day},
+    )
+    return [(str(key), int(net)) for key, net in rows]

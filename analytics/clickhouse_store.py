@@ -1,0 +1,85 @@
+"""The store on a ClickHouse server, through clickhouse-driver's native protocol."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any, Sequence
+from urllib.parse import urlparse
+
+from clickhouse_driver import Client
+from clickhouse_driver import errors as ch_errors
+
+from analytics.base import StoreRejected, StoreUnavailable, epoch
+
+# Server error codes that mean "this data is wrong", not "the server is in trouble".
+_DATA_ERROR_CODES = {6, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 130, 131}
+
+
+def _bind_server(sql: str, params: dict[str, Any] | None, database: str) -> tuple[str, dict[str, Any] | None]:
+    text = sql.replace("{db}", database)
+    if params:
+        # datetimes travel as epoch seconds (see analytics.base conventions)
+        params = {k: (epoch(v) if isinstance(v, datetime) else v) for k, v in params.items()}
+    return text, params
+
+
+class ClickHouseStore:
+    def __init__(self, url: str, connect_timeout: float = 5, send_receive_timeout: float = 60):
+        parsed = urlparse(url)
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = parsed.port or 9000
+        self.database = (parsed.path or "/liveboard").strip("/") or "liveboard"
+        self.user = parsed.username or "default"
+        self.password = parsed.password or ""
+        self._timeouts = dict(connect_timeout=connect_timeout, send_receive_timeout=send_receive_timeout)
+        self._local = threading.local()  # a Client is not thread-safe: one per thread
+
+    def _client(self) -> Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = Client(self.host, port=self.port, user=self.user, password=self.password,
+                            database="default", **self._timeouts)
+            self._local.client = client
+        return client
+
+    def _run(self, fn):
+        client = self._client()
+        try:
+            return fn(client)
+        except ch_errors.ServerException as exc:
+            if exc.code in _DATA_ERROR_CODES:
+                raise StoreRejected(str(exc).splitlines()[0]) from exc
+            client.disconnect()
+            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+        except (ch_errors.Error, OSError, EOFError) as exc:
+            client.disconnect()
+            raise StoreUnavailable(f"clickhouse: {exc!r}") from exc
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        text, bound = _bind_server(sql, params, self.database)
+        self._run(lambda c: c.execute(text, bound))
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        text, bound = _bind_server(sql, params, self.database)
+        return self._run(lambda c: c.execute(text, bound))
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        target = table.replace("{db}", self.database)
+        columnar = [list(col) for col in zip(*rows)]
+        self._run(lambda c: c.execute(f"INSERT INTO {target} ({cols}) VALUES", columnar, columnar=True))
+
+    def ping(self) -> bool:
+        try:
+            self.query("SELECT 1")
+            return True
+        except (StoreUnavailable, StoreRejected):
+            return False
+
+    def close(self) -> None:
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            client.disconnect()
+            self._local.client = None

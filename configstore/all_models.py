@@ -1,0 +1,2 @@
+"""Import every module that defines tables, so Base.metadata is complete (Alembic, create_all)."""
+import configstore.models  # noqa: F401

@@ -1,0 +1,102 @@
+"""Webhook sources: create (secret shown once), rotate (two active at most), revoke, look up."""
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from configstore.db import transaction
+from configstore.models import WebhookSecret, WebhookSource, utcnow
+
+MAX_ACTIVE_SECRETS = 2
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class SourceError(ValueError):
+    """A source operation that cannot be done; `code` is for machines, the message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: whsec_ + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def create_source(factory: sessionmaker[Session], name: str, description: str = "") -> str:
+    """Create a source and return its first secret (the only time it is shown)."""
+    if not SOURCE_NAME.match(name or ""):
+        raise SourceError("invalid_name", "来源名称只能包含小写字母、数字、下划线和连字符，且以字母或数字开头")
+    secret = new_secret()
+    with transaction(factory) as session:
+        if session.scalar(select(WebhookSource).where(WebhookSource.name == name)):
+            raise SourceError("name_taken", f"来源 {name} 已存在")
+        source = WebhookSource(name=name, description=description)
+        source.secrets.append(WebhookSecret(secret=secret))
+        session.add(source)
+    return secret
+
+
+def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
+    """Add a new secret; if two are active, the oldest is revoked so at most two stay valid."""
+    secret = new_secret()
+    with transaction(factory) as session:
+        source = _get(session, name)
+        active = [s for s in source.secrets if s.revoked_at is None]
+        for old in active[: max(0, len(active) - (MAX_ACTIVE_SECRETS - 1))]:
+            old.revoked_at = utcnow()
+        source.secrets.append(WebhookSecret(secret=secret))
+    return secret
+
+
+def revoke_source(factory: sessionmaker[Session], name: str) -> None:
+    with transaction(factory) as session:
+        source = _get(session, name)
+        source.revoked_at = utcnow()
+
+
+def _get(session: Session, name: str) -> WebhookSource:
+    source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
+    if source is None:
+        raise SourceError("unknown_source", f"来源 {name} 不存在")
+    return source
+
+
+@dataclass(frozen=True)
+class ActiveSource:
+    name: str
+    secrets: tuple[str, ...]
+
+
+class SourceCache:
+    """Active secrets per source, cached briefly: a revocation takes effect within `ttl_s`."""
+
+    def __init__(self, factory: sessionmaker[Session], ttl_s: float = 2.0):
+        self.factory = factory
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, ActiveSource | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> ActiveSource | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit and now - hit[0] < self.ttl_s:
+            return hit[1]
+        with self.factory() as session:
+            source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
+            active = None
+            if source is not None and source.revoked_at is None:
+                keys = tuple(s.secret for s in source.secrets if s.revoked_at is None)
+                active = ActiveSource(name, keys) if keys else None
+        with self._lock:
+            self._cache[name] = (now, active)
+        return active

@@ -1,0 +1,61 @@
+"""The event-log seam: an append-only, durable, partitioned log with consumer groups.
+
+Kafka at scale; a SQLite file on the embedded default. Callers see only this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+
+class EventLogUnavailable(Exception):
+    """The log could not make the records durable; the caller must not acknowledge them."""
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class Consumed:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class LogConsumer(Protocol):
+    def poll(self, max_records: int, timeout_ms: int) -> list[Consumed]: ...
+
+    def commit(self, records: Sequence[Consumed]) -> None:
+        """Mark everything up to and including these records as done (per partition)."""
+
+    def close(self) -> None: ...
+
+
+class EventLog(Protocol):
+    sales_topic: str
+    dead_letter_topic: str
+
+    def ensure_topics(self) -> None: ...
+
+    def append(self, topic: str, records: Sequence[Record], timeout_s: float = 10.0) -> None:
+        """Return only when every record is durable (Kafka: acks=all); else raise EventLogUnavailable."""
+
+    def consumer(self, group: str, topic: str) -> LogConsumer: ...
+
+    def close(self) -> None: ...
+
+
+def highest_per_partition(records: Sequence[Consumed]) -> dict[tuple[str, int], int]:
+    """The last offset seen per (topic, partition): what a commit after them must store."""
+    highest: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        if record.offset > highest.get(key, -1):
+            highest[key] = record.offset
+    return highest

@@ -1,0 +1,137 @@
+"""The event log on Apache Kafka (kafka-python).
+
+The producer is idempotent with acks=all: append() returns only after every partition leader
+and its in-sync replicas have the records. Keys are "campaign:host", so one host's events stay
+in one partition, in order. Consumers never auto-commit: the writer commits after its insert.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Sequence
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from eventlog.base import Consumed, EventLogUnavailable, Record, highest_per_partition
+
+log = logging.getLogger(__name__)
+
+
+class KafkaEventLog:
+    def __init__(self, bootstrap: str, sales_topic: str, dead_letter_topic: str, partitions: int = 6,
+                 client_id: str = "liveboard"):
+        self.bootstrap = bootstrap
+        self.sales_topic = sales_topic
+        self.dead_letter_topic = dead_letter_topic
+        self.partitions = partitions
+        self.client_id = client_id
+        self._producer: KafkaProducer | None = None
+        self._producer_lock = threading.Lock()
+
+    # -- topics ---------------------------------------------------------------------------
+    def ensure_topics(self) -> None:
+        """Create the sales and dead-letter topics when missing (idempotent)."""
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin",
+                                     request_timeout_ms=15000)
+        except KafkaError as exc:
+            raise EventLogUnavailable(f"kafka admin: {exc}") from exc
+        try:
+            existing = set(admin.list_topics())
+            wanted = [NewTopic(self.sales_topic, self.partitions, 1), NewTopic(self.dead_letter_topic, 1, 1)]
+            missing = [t for t in wanted if t.name not in existing]
+            if missing:
+                try:
+                    admin.create_topics(missing, timeout_ms=15000)
+                except TopicAlreadyExistsError:
+                    pass  # another process won the race
+        finally:
+            admin.close()
+
+    # -- producing ------------------------------------------------------------------------
+    def _get_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            with self._producer_lock:
+                if self._producer is None:
+                    self._producer = KafkaProducer(
+                        bootstrap_servers=self.bootstrap,
+                        client_id=self.client_id,
+                        acks="all",
+                        enable_idempotence=True,
+                        linger_ms=2,
+                        max_block_ms=5000,
+                        request_timeout_ms=10000,
+                        delivery_timeout_ms=15000,
+                        max_request_size=2 * 1024 * 1024,
+                    )
+        return self._producer
+
+    def append(self, topic: str, records: Sequence[Record], timeout_s: float = 10.0) -> None:
+        if not records:
+            return
+        try:
+            producer = self._get_producer()
+            futures = [
+                producer.send(topic, key=r.key, value=r.value, headers=list(r.headers) or None) for r in records
+            ]
+            producer.flush(timeout=0)  # wake the sender; do not wait for other threads' records
+            for future in futures:
+                future.get(timeout=timeout_s)
+        except (KafkaError, OSError) as exc:
+            raise EventLogUnavailable(f"kafka: {exc!r}") from exc
+
+    # -- consuming ------------------------------------------------------------------------
+    def consumer(self, group: str, topic: str) -> "KafkaLogConsumer":
+        return KafkaLogConsumer(self.bootstrap, group, topic, client_id=f"{self.client_id}-{group}")
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+
+
+class KafkaLogConsumer:
+    def __init__(self, bootstrap: str, group: str, topic: str, client_id: str):
+        self._consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=5000,
+            max_poll_interval_ms=600000,  # ClickHouse outages are waited out inside one poll cycle
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
+        )
+
+    def poll(self, max_records: int, timeout_ms: int) -> list[Consumed]:
+        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        out: list[Consumed] = []
+        for tp, messages in batches.items():
+            for m in messages:
+                out.append(Consumed(tp.topic, tp.partition, m.offset, m.key, m.value))
+        return out
+
+    def seek_to_committed(self) -> None:
+        """Rewind to the committed offsets, discarding uncommitted progress (after a failed insert)."""
+        for tp in self._consumer.assignment():
+            committed = self._consumer.committed(tp)
+            if committed is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, committed)
+
+    def commit(self, records: Sequence[Consumed]) -> None:
+        offsets = {
+            TopicPartition(topic, partition): OffsetAndMetadata(offset + 1, "", -1)
+            for (topic, partition), offset in highest_per_partition(records).items()
+        }
+        if offsets:
+            self._consumer.commit(offsets)
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)

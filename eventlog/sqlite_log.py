@@ -1,0 +1,140 @@
+"""A durable event log in one SQLite file: the embedded stand-in for Kafka.
+
+One partition per topic; offsets are the row sequence. Appends are fsync'd (synchronous=FULL)
+before they return, so a 202 means the event is on disk. Consumer-group offsets live in the
+same file, so "commit after insert" has the same meaning as with Kafka.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Sequence
+
+from eventlog.base import Consumed, EventLogUnavailable, Record, highest_per_partition
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS log (
+    topic TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    key BLOB,
+    value BLOB NOT NULL,
+    appended_at REAL NOT NULL,
+    PRIMARY KEY (topic, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    next_seq INTEGER NOT NULL,
+    PRIMARY KEY (grp, topic)
+);
+"""
+
+
+class SqliteEventLog:
+    def __init__(self, path: Path, sales_topic: str, dead_letter_topic: str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.sales_topic = sales_topic
+        self.dead_letter_topic = dead_letter_topic
+        self._local = threading.local()
+        self._append_lock = threading.Lock()
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def ensure_topics(self) -> None:  # topics are implicit rows
+        return None
+
+    def append(self, topic: str, records: Sequence[Record], timeout_s: float = 10.0) -> None:
+        if not records:
+            return
+        conn = self._conn()
+        try:
+            with self._append_lock:  # one writer per process; SQLite serialises across processes
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log WHERE topic = ?", (topic,)).fetchone()
+                    now = time.time()
+                    conn.executemany(
+                        "INSERT INTO log (topic, seq, key, value, appended_at) VALUES (?, ?, ?, ?, ?)",
+                        [(topic, last + i + 1, r.key, r.value, now) for i, r in enumerate(records)],
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise EventLogUnavailable(f"sqlite event log: {exc}") from exc
+
+    def consumer(self, group: str, topic: str) -> "SqliteConsumer":
+        return SqliteConsumer(self, group, topic)
+
+    def read_all(self, topic: str) -> list[Consumed]:
+        """Every record of a topic (for the dead-letter view and tests)."""
+        rows = self._conn().execute("SELECT seq, key, value FROM log WHERE topic = ? ORDER BY seq", (topic,)).fetchall()
+        return [Consumed(topic, 0, seq, key, value) for seq, key, value in rows]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class SqliteConsumer:
+    def __init__(self, log: SqliteEventLog, group: str, topic: str):
+        self._conn = log._connect()
+        self.group, self.topic = group, topic
+        self._position = self._committed()
+
+    def _committed(self) -> int:
+        row = self._conn.execute(
+            "SELECT next_seq FROM group_offsets WHERE grp = ? AND topic = ?", (self.group, self.topic)
+        ).fetchone()
+        return row[0] if row else 1
+
+    def poll(self, max_records: int, timeout_ms: int) -> list[Consumed]:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            rows = self._conn.execute(
+                "SELECT seq, key, value FROM log WHERE topic = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (self.topic, self._position, max_records),
+            ).fetchall()
+            if rows or time.monotonic() >= deadline:
+                break
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        if rows:
+            self._position = rows[-1][0] + 1
+        return [Consumed(self.topic, 0, seq, key, value) for seq, key, value in rows]
+
+    def seek_to_committed(self) -> None:
+        """Forget uncommitted progress (what a restarted consumer would see)."""
+        self._position = self._committed()
+
+    def commit(self, records: Sequence[Consumed]) -> None:
+        for (_topic, _partition), offset in highest_per_partition(records).items():
+            self._conn.execute(
+                "INSERT INTO group_offsets (grp, topic, next_seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (grp, topic) DO UPDATE SET next_seq = MAX(next_seq, excluded.next_seq)",
+                (self.group, self.topic, offset + 1),
+            )
+
+    def lag(self) -> int:
+        (last,) = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log WHERE topic = ?", (self.topic,)).fetchone()
+        return max(0, last - self._committed() + 1)
+
+    def close(self) -> None:
+        self._conn.close()

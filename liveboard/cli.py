@@ -1,0 +1,183 @@
+"""The `liveboard` command. Every sub-command reads LIVEBOARD_* settings; options override them."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from liveboard.settings import Settings
+
+
+def _settings(ctx: click.Context, **overrides) -> Settings:
+    base = ctx.obj or {}
+    merged = {**base, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return Settings.from_env(**merged)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+
+
+def _echo(msg: str) -> None:
+    click.echo(msg)
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
+@click.option("-v", "--verbose", is_flag=True, help="详细日志")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
+    """Liveboard: 直播带货活动排行榜与奖项系统。"""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    ctx.obj = {"data_dir": data_dir} if data_dir else {}
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply config-store (Alembic) and analytics-store (ClickHouse) migrations; create topics."""
+    from liveboard.services import migrate_all
+
+    migrate_all(_settings(ctx), echo=_echo)
+    click.echo("迁移完成")
+
+
+def _serve_in_process(settings: Settings, host: str, port: int) -> None:
+    from werkzeug.serving import make_server
+
+    from backend.app import create_app
+
+    server = make_server(host, port, create_app(settings), threaded=True)
+    stop = threading.Event()
+
+    def _stop(*_args):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"排行榜页面: http://{host}:{port}/   API: http://{host}:{port}/v1/")
+    server.serve_forever()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
+@click.pass_context
+def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None:
+    """API + writer + scheduler in one process (embedded default: SQLite log, chDB)."""
+    from liveboard.services import BackgroundWorkers, migrate_all
+
+    settings = _settings(ctx, data_dir=data_dir)
+    migrate_all(settings, echo=_echo)
+    workers = BackgroundWorkers(settings).start()
+    try:
+        _serve_in_process(settings, host, port)
+    finally:
+        workers.shutdown()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker")
+@click.pass_context
+def serve(ctx: click.Context, port: int, host: str, workers: int, threads: int) -> None:
+    """The HTTP API under gunicorn (gthread workers), for scale-out."""
+    from backend.wsgi_server import serve_gunicorn
+
+    serve_gunicorn(_settings(ctx), host=host, port=port, workers=workers, threads=threads)
+
+
+@main.command()
+@click.pass_context
+def consume(ctx: click.Context) -> None:
+    """The sales writer: event log -> analytics store (run several for more partitions)."""
+    from liveboard.services import build_writer
+
+    settings = _settings(ctx)
+    writer = build_writer(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"写入器已启动: {settings.event_log} -> {settings.store}")
+    writer.run(stop)
+
+
+@main.command()
+@click.pass_context
+def schedule(ctx: click.Context) -> None:
+    """The APScheduler jobs (rankings, snapshots) in the foreground."""
+    from scheduler.jobs import start_scheduler
+
+    start_scheduler(_settings(ctx), background=False)
+
+
+@main.group()
+def sources() -> None:
+    """Webhook sources (数据来源)."""
+
+
+def _config_sessions(settings: Settings):
+    from configstore.db import make_engine, make_sessionmaker
+    from configstore.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.config_db_url)
+    return make_sessionmaker(make_engine(settings.config_db_url))
+
+
+@sources.command("create")
+@click.argument("name")
+@click.option("--description", default="")
+@click.pass_context
+def sources_create(ctx: click.Context, name: str, description: str) -> None:
+    """Create a source and print its signing secret (shown only this once)."""
+    from configstore.sources import SourceError, create_source
+
+    try:
+        secret = create_source(_config_sessions(_settings(ctx)), name, description)
+    except SourceError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"来源 {name} 已创建。签名密钥只显示这一次，请妥善保存：", err=True)
+    click.echo(secret)
+
+
+@sources.command("rotate")
+@click.argument("name")
+@click.pass_context
+def sources_rotate(ctx: click.Context, name: str) -> None:
+    """Add a new secret (the older stays valid until the next rotation)."""
+    from configstore.sources import SourceError, rotate_secret
+
+    try:
+        secret = rotate_secret(_config_sessions(_settings(ctx)), name)
+    except SourceError as exc:
+        raise click.ClickException(str(exc))
+    click.echo("新密钥（只显示这一次）：", err=True)
+    click.echo(secret)
+
+
+@sources.command("revoke")
+@click.argument("name")
+@click.pass_context
+def sources_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke a source: its webhooks get 401 from now on."""
+    from configstore.sources import SourceError, revoke_source
+
+    try:
+        revoke_source(_config_sessions(_settings(ctx)), name)
+    except SourceError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"来源 {name} 已吊销")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Settings from the environment (LIVEBOARD_*), with defaults for the embedded mode.
+
+One frozen object is built at start-up and handed to every component, so tests can build
+their own without touching os.environ.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"LIVEBOARD_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./data")
+    # The two seams: "sqlite" | "kafka" for the event log, "chdb" | "clickhouse" for the store.
+    event_log: str = "sqlite"
+    store: str = "chdb"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    sales_topic: str = "liveboard.sales.v1"
+    dead_letter_topic: str = "liveboard.sales.dlq.v1"
+    topic_partitions: int = 6
+    clickhouse_url: str = "clickhouse://127.0.0.1:9000/liveboard"
+    database_url: str = ""  # config store; empty -> sqlite file in data_dir
+    consumer_group: str = "liveboard-sales-writer"
+    consumer_batch_rows: int = 5000
+    consumer_batch_ms: int = 500
+    ranking_interval_seconds: float = 5.0
+    webhook_max_body_bytes: int = 1024 * 1024
+    webhook_max_batch: int = 500
+    secret_key: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def config_db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'config.sqlite3').resolve()}"
+
+    @property
+    def event_log_path(self) -> Path:
+        return self.data_dir / "eventlog.sqlite3"
+
+    @property
+    def chdb_path(self) -> Path:
+        return self.data_dir / "chdb"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        values = dict(
+            data_dir=Path(_env("DATA_DIR", "./data")),
+            event_log=_env("EVENT_LOG", "sqlite"),
+            store=_env("STORE", "chdb"),
+            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            sales_topic=_env("SALES_TOPIC", "liveboard.sales.v1"),
+            dead_letter_topic=_env("DEAD_LETTER_TOPIC", "liveboard.sales.dlq.v1"),
+            topic_partitions=int(_env("TOPIC_PARTITIONS", "6")),
+            clickhouse_url=_env("CLICKHOUSE_URL", "clickhouse://127.0.0.1:9000/liveboard"),
+            database_url=_env("DATABASE_URL", ""),
+            consumer_group=_env("CONSUMER_GROUP", "liveboard-sales-writer"),
+            consumer_batch_rows=int(_env("CONSUMER_BATCH_ROWS", "5000")),
+            consumer_batch_ms=int(_env("CONSUMER_BATCH_MS", "500")),
+            ranking_interval_seconds=float(_env("RANKING_INTERVAL_SECONDS", "5")),
+            secret_key=_env("SECRET_KEY", ""),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values["data_dir"], str):
+            values["data_dir"] = Path(values["data_dir"])
+        settings = cls(**values)
+        if settings.event_log not in ("sqlite", "kafka"):
+            raise ValueError(f"LIVEBOARD_EVENT_LOG must be sqlite or kafka, not {settings.event_log!r}")
+        if settings.store not in ("chdb", "clickhouse"):
+            raise ValueError(f"LIVEBOARD_STORE must be chdb or clickhouse, not {settings.store!r}")
+        return settings

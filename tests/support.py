@@ -1,0 +1,52 @@
+"""Helpers the tests share: signing webhooks like a real sender, and building events."""
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from standardwebhooks.webhooks import Webhook
+
+SHANGHAI_OFFSET = timezone(timedelta(hours=8))
+_counter = itertools.count(1)
+
+
+def signed_headers(secret: str, body: bytes, *, msg_id: str | None = None, timestamp: float | None = None) -> dict[str, str]:
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    ts = int(timestamp if timestamp is not None else time.time())
+    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(ts, timezone.utc), body.decode())
+    return {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": signature,
+            "content-type": "application/json"}
+
+
+def order_event(*, campaign: str, host: str, enterprise: str, amount_fen: int, event_type: str = "order.paid",
+                occurred_at: datetime | None = None, event_id: str | None = None, order_id: str | None = None,
+                quantity: int = 1, county: str = "433101", platform: str = "douyin", buyer: str | None = None,
+                category: str = "tea", sku: str = "GZMJ-250", name: str = "古丈毛尖 250g", **extra: Any) -> dict[str, Any]:
+    n = next(_counter)
+    occurred_at = occurred_at or datetime.now(SHANGHAI_OFFSET)
+    event = {
+        "event_id": event_id or f"evt-{uuid.uuid4().hex[:12]}-{n}",
+        "type": event_type,
+        "occurred_at": occurred_at.astimezone(SHANGHAI_OFFSET).isoformat(timespec="seconds"),
+        "platform": platform,
+        "campaign": campaign,
+        "host": host,
+        "enterprise": enterprise,
+        "order_id": order_id or f"ord-{n}",
+        "product": {"sku": sku, "name": name, "category": category},
+        "county": county,
+        "quantity": quantity,
+        "amount_fen": amount_fen,
+    }
+    if buyer:
+        event["buyer"] = buyer
+    event.update(extra)
+    return event
+
+
+def body_of(payload: Any) -> bytes:
+    return orjson.dumps(payload)

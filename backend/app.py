@@ -24,7 +24,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     register_error_handlers(app)
 
     from backend.webhooks import bp as webhooks_bp
+    from backend.pages import bp as pages_bp
+    from miniprogram_api.boards import bp as boards_bp
+
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(boards_bp)
+    app.register_blueprint(pages_bp)
 
     @app.get("/healthz")
     def healthz():

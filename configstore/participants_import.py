@@ -1,0 +1,177 @@
+"""Import hosts and enterprises from CSV or .xlsx: keep the good rows, report each bad one.
+
+Columns (English or Chinese headers, any order):
+  kind/类型 (host|enterprise|主播|企业), id/编号, name/名称, county/县市代码,
+  accounts/平台账号 ("douyin:dy123;kuaishou:ks9"), credit_code/统一社会信用代码 (enterprises),
+  tax_compliant/依法纳税 (是/否, yes/no, 1/0; enterprises, default yes)
+A row that names an existing id updates it; its accounts are replaced by the row's.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from configstore.db import transaction
+from configstore.models import Enterprise, EnterpriseAccount, Host, HostAccount
+
+PLATFORMS = ("douyin", "kuaishou", "taobao", "jd", "pinduoduo", "wechat_channels", "mango", "youzan", "other")
+HEADER_ALIASES = {
+    "kind": "kind", "类型": "kind", "id": "id", "编号": "id", "name": "name", "名称": "name",
+    "county": "county", "县市代码": "county", "区划代码": "county", "accounts": "accounts", "平台账号": "accounts",
+    "credit_code": "credit_code", "统一社会信用代码": "credit_code", "tax_compliant": "tax_compliant",
+    "依法纳税": "tax_compliant",
+}
+KINDS = {"host": "host", "主播": "host", "达人": "host", "enterprise": "enterprise", "企业": "enterprise"}
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+COUNTY_PATTERN = re.compile(r"^[1-9]\d{5}$")
+CREDIT_CODE_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+TRUE_WORDS, FALSE_WORDS = {"是", "yes", "y", "true", "1"}, {"否", "no", "n", "false", "0"}
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based line number in the file, header is row 1
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+@dataclass
+class ImportReport:
+    hosts: int = 0
+    enterprises: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def kept(self) -> int:
+        return self.hosts + self.enterprises
+
+    @property
+    def bad_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+
+def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, str]]:
+    """Rows as dicts of canonical column -> text, from .csv (UTF-8, BOM ok) or .xlsx."""
+    name = str(path).lower()
+    if name.endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(io.BytesIO(content) if content is not None else path, read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        raw = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+    elif name.endswith(".csv"):
+        text = (content if content is not None else Path(path).read_bytes()).decode("utf-8-sig")
+        raw = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    else:
+        raise ValueError("只支持 .csv 和 .xlsx 文件")
+    if not raw:
+        return []
+    header = [HEADER_ALIASES.get(h.strip().lower(), HEADER_ALIASES.get(h.strip(), h.strip())) for h in raw[0]]
+    return [dict(zip(header, row)) for row in raw[1:]]
+
+
+def _parse_accounts(text: str) -> list[tuple[str, str]]:
+    accounts = []
+    for part in filter(None, (p.strip() for p in re.split(r"[;；]", text or ""))):
+        platform, sep, account = part.partition(":") if ":" in part else part.partition("：")
+        if not sep or platform.strip() not in PLATFORMS or not account.strip():
+            raise ValueError(f"平台账号格式应为 平台:账号，平台取值 {', '.join(PLATFORMS)}")
+        accounts.append((platform.strip(), account.strip()))
+    return accounts
+
+
+def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str, str]]) -> ImportReport:
+    report = ImportReport()
+    seen_ids: dict[tuple[str, str], int] = {}
+    seen_accounts: dict[tuple[str, str, str], int] = {}
+    good: list[tuple[int, dict]] = []
+    for line, row in enumerate(rows, start=2):
+        if not any((v or "").strip() for v in row.values()):
+            continue  # blank line
+        errors: list[RowError] = []
+        kind = KINDS.get((row.get("kind") or "").strip().lower())
+        if kind is None:
+            errors.append(RowError(line, "kind", "类型应为 主播/host 或 企业/enterprise"))
+        pid = (row.get("id") or "").strip()
+        if not ID_PATTERN.match(pid):
+            errors.append(RowError(line, "id", "编号必填，只能包含字母、数字、下划线和连字符"))
+        name = (row.get("name") or "").strip()
+        if not name or len(name) > 100:
+            errors.append(RowError(line, "name", "名称必填，最多 100 个字"))
+        county = (row.get("county") or "").strip()
+        if county and not COUNTY_PATTERN.match(county):
+            errors.append(RowError(line, "county", "县市代码应为 6 位行政区划代码"))
+        try:
+            accounts = _parse_accounts(row.get("accounts", ""))
+        except ValueError as exc:
+            accounts = []
+            errors.append(RowError(line, "accounts", str(exc)))
+        credit_code = (row.get("credit_code") or "").strip().upper()
+        if kind == "enterprise" and credit_code and not CREDIT_CODE_PATTERN.match(credit_code):
+            errors.append(RowError(line, "credit_code", "统一社会信用代码应为 18 位"))
+        tax_text = (row.get("tax_compliant") or "").strip().lower()
+        if tax_text and tax_text not in TRUE_WORDS | FALSE_WORDS:
+            errors.append(RowError(line, "tax_compliant", "依法纳税应填 是 或 否"))
+        if kind and pid:
+            if (kind, pid) in seen_ids:
+                errors.append(RowError(line, "id", f"编号与第 {seen_ids[(kind, pid)]} 行重复"))
+            for platform, account in accounts:
+                owner = seen_accounts.get((kind, platform, account))
+                if owner is not None:
+                    errors.append(RowError(line, "accounts", f"平台账号 {platform}:{account} 与第 {owner} 行重复"))
+        if errors:
+            report.errors.extend(errors)
+            continue
+        seen_ids[(kind, pid)] = line
+        for platform, account in accounts:
+            seen_accounts[(kind, platform, account)] = line
+        good.append((line, dict(kind=kind, id=pid, name=name, county=county, accounts=accounts,
+                                credit_code=credit_code, tax_compliant=tax_text not in FALSE_WORDS)))
+
+    with transaction(factory) as session:
+        for line, item in good:
+            if item["kind"] == "host":
+                _upsert_host(session, item)
+                report.hosts += 1
+            else:
+                _upsert_enterprise(session, item)
+                report.enterprises += 1
+    return report
+
+
+def _release_accounts(session: Session, account_model, owner_attr: str, owner_id: str, accounts) -> None:
+    for platform, account in accounts:
+        existing = session.scalar(select(account_model).where(account_model.platform == platform,
+                                                              account_model.account_id == account))
+        if existing is not None and getattr(existing, owner_attr) != owner_id:
+            session.delete(existing)  # the file is the newer truth: the account moves to this row
+            session.flush()
+
+
+def _upsert_host(session: Session, item: dict) -> None:
+    host = session.get(Host, item["id"]) or Host(id=item["id"])
+    host.name, host.county = item["name"], item["county"]
+    session.add(host)
+    _release_accounts(session, HostAccount, "host_id", item["id"], item["accounts"])
+    host.accounts = [HostAccount(platform=p, account_id=a) for p, a in item["accounts"]]
+    session.flush()
+
+
+def _upsert_enterprise(session: Session, item: dict) -> None:
+    enterprise = session.get(Enterprise, item["id"]) or Enterprise(id=item["id"])
+    enterprise.name, enterprise.county = item["name"], item["county"]
+    enterprise.credit_code, enterprise.tax_compliant = item["credit_code"], item["tax_compliant"]
+    session.add(enterprise)
+    _release_accounts(session, EnterpriseAccount, "enterprise_id", item["id"], item["accounts"])
+    enterprise.accounts = [EnterpriseAccount(platform=p, account_id=a) for p, a in item["accounts"]]
+    session.flush()

@@ -1,0 +1,98 @@
+"""Published boards: write a new snapshot only when standings change; read the latest or a past one."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from configstore.db import transaction
+from configstore.models import BoardSnapshot, CampaignSummary
+from configstore.registry import _aware
+
+KEEP_PER_PERIOD = 2  # the latest and the one before (for movement); a closed day keeps its final board
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: int
+    campaign_slug: str
+    board: str
+    period_kind: str
+    period_key: str
+    computed_at: datetime
+    published_at: datetime
+    content_hash: str
+    entries: list[dict[str, Any]]
+
+
+def standings_hash(entries: list[dict[str, Any]]) -> str:
+    """What makes a board different: who is where with what figures (not movement arrows)."""
+    core = [{k: v for k, v in e.items() if k not in ("previous_rank", "movement")} for e in entries]
+    return hashlib.sha256(json.dumps(core, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _to_snapshot(row: BoardSnapshot) -> Snapshot:
+    return Snapshot(row.id, row.campaign_slug, row.board, row.period_kind, row.period_key, _aware(row.computed_at),
+                    _aware(row.published_at), row.content_hash, row.entries)
+
+
+def latest(factory: sessionmaker[Session], campaign_slug: str, board: str, period_kind: str,
+           period_key: str | None = None) -> Snapshot | None:
+    with factory() as session:
+        query = select(BoardSnapshot).where(BoardSnapshot.campaign_slug == campaign_slug,
+                                            BoardSnapshot.board == board, BoardSnapshot.period_kind == period_kind)
+        if period_key is not None:
+            query = query.where(BoardSnapshot.period_key == period_key)
+        row = session.scalar(query.order_by(BoardSnapshot.id.desc()).limit(1))
+        return _to_snapshot(row) if row else None
+
+
+def publish(factory: sessionmaker[Session], *, campaign_slug: str, board: str, period_kind: str, period_key: str,
+            computed_at: datetime, entries: list[dict[str, Any]]) -> tuple[Snapshot, bool]:
+    """Store the board if its standings changed; otherwise only move computed_at. Returns (snapshot, changed)."""
+    content_hash = standings_hash(entries)
+    with transaction(factory) as session:
+        current = session.scalar(
+            select(BoardSnapshot).where(BoardSnapshot.campaign_slug == campaign_slug, BoardSnapshot.board == board,
+                                        BoardSnapshot.period_kind == period_kind,
+                                        BoardSnapshot.period_key == period_key)
+            .order_by(BoardSnapshot.id.desc()).limit(1))
+        if current is not None and current.content_hash == content_hash:
+            current.computed_at = computed_at
+            session.flush()
+            return _to_snapshot(current), False
+        row = BoardSnapshot(campaign_slug=campaign_slug, board=board, period_kind=period_kind, period_key=period_key,
+                            computed_at=computed_at, published_at=computed_at, content_hash=content_hash,
+                            entries=entries, summary={})
+        session.add(row)
+        session.flush()
+        keep = session.scalars(
+            select(BoardSnapshot.id).where(BoardSnapshot.campaign_slug == campaign_slug, BoardSnapshot.board == board,
+                                           BoardSnapshot.period_kind == period_kind,
+                                           BoardSnapshot.period_key == period_key)
+            .order_by(BoardSnapshot.id.desc()).limit(KEEP_PER_PERIOD)).all()
+        session.execute(delete(BoardSnapshot).where(
+            BoardSnapshot.campaign_slug == campaign_slug, BoardSnapshot.board == board,
+            BoardSnapshot.period_kind == period_kind, BoardSnapshot.period_key == period_key,
+            BoardSnapshot.id.not_in(keep)))
+        return _to_snapshot(row), True
+
+
+def save_summary(factory: sessionmaker[Session], campaign_slug: str, computed_at: datetime, content: dict) -> None:
+    with transaction(factory) as session:
+        row = session.get(CampaignSummary, campaign_slug)
+        if row is None:
+            session.add(CampaignSummary(campaign_slug=campaign_slug, computed_at=computed_at, content=content))
+        else:
+            row.computed_at, row.content = computed_at, content
+
+
+def load_summary(factory: sessionmaker[Session], campaign_slug: str) -> tuple[datetime, dict] | None:
+    with factory() as session:
+        row = session.get(CampaignSummary, campaign_slug)
+        return (_aware(row.computed_at), row.content) if row else None

@@ -1,0 +1,135 @@
+"""Public read API for the mini-program and the board page (versioned JSON under /v1).
+
+Everything here comes from the latest published snapshot, never from the analytics store,
+so a traffic spike on the boards costs one indexed config-store read per request, and
+responses carry ETag / Last-Modified for cheap revalidation.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, jsonify, request
+
+from backend.errors import ApiError
+from configstore import registry, snapshots
+from domain.periods import local_day
+from domain.ranking import BoardEntry, rank_card
+
+bp = Blueprint("boards", __name__)
+
+BOARDS = ("hosts", "enterprises")
+PERIODS = {"campaign": "campaign", "today": "day"}
+TOP_N = 10
+
+
+def _sessions():
+    return current_app.extensions["liveboard"].sessions
+
+
+def _campaign(slug: str) -> registry.CampaignInfo:
+    campaign = registry.get_campaign(_sessions(), slug)
+    if campaign is None or campaign.status == "draft":
+        raise ApiError(404, "campaign_not_found", "活动不存在或尚未开始")
+    return campaign
+
+
+def _period() -> str:
+    period = request.args.get("period", "campaign")
+    if period not in PERIODS:
+        raise ApiError(400, "invalid_period", "period 只能是 campaign 或 today", details={"allowed": list(PERIODS)})
+    return period
+
+
+def _window_key(campaign: registry.CampaignInfo, period: str) -> tuple[str, str]:
+    kind = PERIODS[period]
+    key = campaign.slug if kind == "campaign" else local_day(datetime.now(timezone.utc)).isoformat()
+    return kind, key
+
+
+def _cached(payload: dict, tag_parts: list[str], last_modified: datetime | None):
+    response = jsonify(payload)
+    response.set_etag(hashlib.sha256("|".join(tag_parts).encode()).hexdigest()[:32])
+    if last_modified is not None:
+        response.last_modified = last_modified
+    response.cache_control.public = True
+    response.cache_control.max_age = 2
+    return response.make_conditional(request)
+
+
+@bp.get("/v1/campaigns")
+def list_campaigns():
+    campaigns = registry.list_campaigns(_sessions(), statuses=("active", "frozen", "closed"))
+    return jsonify({"campaigns": [c.as_dict() for c in campaigns]})
+
+
+@bp.get("/v1/campaigns/<slug>/boards")
+def boards(slug: str):
+    campaign = _campaign(slug)
+    period = _period()
+    kind, key = _window_key(campaign, period)
+    payload = {"campaign": campaign.as_dict(), "period": period, "period_key": key, "frozen": campaign.is_frozen(
+        datetime.now(timezone.utc))}
+    tag_parts, modified = [slug, period, key], []
+    for board in BOARDS:
+        snap = snapshots.latest(_sessions(), slug, board, kind, key)
+        payload[board] = snap.entries[:TOP_N] if snap else []
+        tag_parts.append(snap.content_hash if snap else "-")
+        if snap:
+            modified.append(snap.published_at)
+    payload["updated_at"] = max(modified).isoformat() if modified else None
+    return _cached(payload, tag_parts, max(modified) if modified else None)
+
+
+def entry_from_dict(item: dict) -> BoardEntry:
+    return BoardEntry(
+        rank=item["rank"], previous_rank=item["previous_rank"], movement=item["movement"],
+        participant_id=item["id"], name=item["name"], net_gmv_fen=item["net_gmv_fen"], paid_fen=item["paid_fen"],
+        refunded_fen=item["refunded_fen"], order_count=item["order_count"], refund_count=item["refund_count"],
+        units=item["units"], buyers=item["buyers"], refund_rate=item["refund_rate"],
+        reached_at=datetime.fromisoformat(item["reached_at"]),
+    )
+
+
+def rank_card_payload(snap: snapshots.Snapshot | None, participant_id: str) -> dict | None:
+    if snap is None:
+        return None
+    card = rank_card([entry_from_dict(e) for e in snap.entries], participant_id, top_n=TOP_N)
+    if card is None:
+        return None
+    entry = next(e for e in snap.entries if e["id"] == participant_id)
+    return {
+        "id": participant_id, "name": entry["name"], "rank": card.rank, "previous_rank": card.previous_rank,
+        "movement": card.movement, "net_gmv_fen": card.net_gmv_fen, "gap_to_above_fen": card.gap_to_above_fen,
+        "gap_to_top10_fen": card.gap_to_top_n_fen, "in_top10": card.in_top_n, "total_ranked": card.total_ranked,
+        "updated_at": snap.published_at.isoformat(),
+    }
+
+
+@bp.get("/v1/campaigns/<slug>/boards/<board>/participants/<participant_id>")
+def participant_card(slug: str, board: str, participant_id: str):
+    campaign = _campaign(slug)
+    if board not in BOARDS:
+        raise ApiError(404, "board_not_found", "榜单不存在（hosts 或 enterprises）")
+    kind, key = _window_key(campaign, _period())
+    snap = snapshots.latest(_sessions(), slug, board, kind, key)
+    card = rank_card_payload(snap, participant_id)
+    if card is None:
+        raise ApiError(404, "participant_not_ranked", "该参与者暂未上榜")
+    return _cached(card, [slug, board, participant_id, key, snap.content_hash], snap.published_at)
+
+
+@bp.get("/v1/campaigns/<slug>/summary")
+def summary(slug: str):
+    campaign = _campaign(slug)
+    loaded = snapshots.load_summary(_sessions(), slug)
+    computed_at, content = loaded if loaded else (None, {})
+    payload = {"campaign": campaign.as_dict(), "updated_at": computed_at.isoformat() if computed_at else None,
+               **{k: content.get(k, 0) for k in ("net_gmv_fen", "paid_fen", "refunded_fen", "order_count",
+                                                  "refund_count", "units", "buyers", "ranked_hosts",
+                                                  "ranked_enterprises")},
+               "net_gmv_by_county": content.get("net_gmv_by_county", []),
+               "unattributed": content.get("unattributed", {})}
+    response = jsonify(payload)
+    response.cache_control.max_age = 2
+    return response

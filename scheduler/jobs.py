@@ -1,0 +1,27 @@
+"""APScheduler wiring: the ranking job every `ranking_interval_seconds` (default 5 s)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from analytics import open_store
+from configstore.db import make_engine, make_sessionmaker
+from liveboard.settings import Settings
+from scheduler.ranking_job import publish_all
+
+log = logging.getLogger(__name__)
+
+
+def start_scheduler(settings: Settings, background: bool = True):
+    sessions = make_sessionmaker(make_engine(settings.config_db_url))
+    store = open_store(settings)
+    scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone="Asia/Shanghai")
+    # max_instances=1 + coalesce: a slow run is never overlapped, missed runs collapse into one
+    scheduler.add_job(publish_all, "interval", seconds=settings.ranking_interval_seconds, args=(sessions, store),
+                      id="rankings", max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
+    log.info("scheduler started: rankings every %.1fs", settings.ranking_interval_seconds)
+    scheduler.start()
+    return scheduler

@@ -47,21 +47,24 @@ def migrate(ctx: click.Context) -> None:
     click.echo("迁移完成")
 
 
-def _serve_in_process(settings: Settings, host: str, port: int) -> None:
+def _make_server(settings: Settings, host: str, port: int):
     from werkzeug.serving import make_server
 
     from backend.app import create_app
 
-    server = make_server(host, port, create_app(settings), threaded=True)
-    stop = threading.Event()
+    try:
+        return make_server(host, port, create_app(settings), threaded=True)
+    except OSError as exc:
+        raise click.ClickException(f"无法监听 {host}:{port}（{exc.strerror}）；请用 --port 换一个端口")
 
+
+def _serve_forever(server, host: str, port: int) -> None:
     def _stop(*_args):
-        stop.set()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(f"排行榜页面: http://{host}:{port}/   API: http://{host}:{port}/v1/")
+    click.echo(f"排行榜页面: http://{host}:{port}/   API: http://{host}:{port}/v1/   (Ctrl-C 退出)")
     server.serve_forever()
 
 
@@ -76,9 +79,45 @@ def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None
 
     settings = _settings(ctx, data_dir=data_dir)
     migrate_all(settings, echo=_echo)
+    server = _make_server(settings, host, port)
     workers = BackgroundWorkers(settings).start()
     try:
-        _serve_in_process(settings, host, port)
+        _serve_forever(server, host, port)
+    finally:
+        workers.shutdown()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
+@click.option("--orders", default=20000, show_default=True, type=int, help="演示订单数")
+@click.option("--exit", "exit_after", is_flag=True, help="打印榜单后退出（不保留页面）")
+@click.pass_context
+def demo(ctx: click.Context, port: int, host: str, data_dir: Path | None, orders: int, exit_after: bool) -> None:
+    """Seed 千村千红·湘西香伴, post signed webhooks over HTTP, print both top tens, keep the page up."""
+    from liveboard import demo as demo_mod
+    from liveboard.services import BackgroundWorkers, migrate_all
+
+    settings = _settings(ctx, data_dir=data_dir)
+    migrate_all(settings, echo=_echo)
+    server = _make_server(settings, host, port)
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    workers = BackgroundWorkers(settings).start()
+    try:
+        seeded = demo_mod.seed_and_post(settings, f"http://{host}:{port}", orders)
+        demo_mod.wait_caught_up(settings, seeded["sessions"], seeded["unique_events"])
+        demo_mod.print_tables(seeded["sessions"])
+        click.echo(f"\n活动净成交额（独立计算）：{demo_mod.yuan(seeded['expected_net_fen'])} 元")
+        if exit_after:
+            server.shutdown()
+            return
+        click.echo(f"\n排行榜页面已启动: http://{host}:{port}/boards/{demo_mod.CAMPAIGN_SLUG}   (Ctrl-C 退出)")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop.wait()
+        server.shutdown()
     finally:
         workers.shutdown()
 
@@ -177,6 +216,30 @@ def sources_revoke(ctx: click.Context, name: str) -> None:
     except SourceError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"来源 {name} 已吊销")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import data from spreadsheets."""
+
+
+@import_group.command("participants")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_participants_cmd(ctx: click.Context, file: Path) -> None:
+    """Import hosts and enterprises from FILE.csv or FILE.xlsx; bad rows are reported, good rows kept."""
+    from configstore.participants_import import import_participants, read_rows
+
+    try:
+        rows = read_rows(file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    report = import_participants(_config_sessions(_settings(ctx)), rows)
+    for error in report.errors:
+        click.echo(f"第 {error.row} 行 [{error.field}]：{error.message}", err=True)
+    click.echo(f"已导入主播 {report.hosts} 名、企业 {report.enterprises} 家；有问题的行 {report.bad_rows} 行")
+    if report.bad_rows:
+        ctx.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bring a machine to the point where the tests can run: system packages, the venv with the
+# project installed, and the Kafka jars in the cache. Idempotent: a second run does nothing
+# but checks. Runs from anywhere.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { echo "[bootstrap] $*"; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=(sudo)
+fi
+
+# --- system packages (Debian) --------------------------------------------------------------
+APT_PACKAGES=(clickhouse-server clickhouse-client postgresql chromium chromium-driver)
+# Kafka runs from Maven jars on a JVM: install those tools only when the machine lacks them.
+command -v java >/dev/null 2>&1 || APT_PACKAGES+=(default-jre-headless)
+command -v mvn >/dev/null 2>&1 || APT_PACKAGES+=(maven)
+
+installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing system packages: ${missing[*]}"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  log "system packages present"
+fi
+
+# --- Python venv ---------------------------------------------------------------------------
+if [ ! -x .venv/bin/python ]; then
+  PYTHON=""
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 \
+       && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      PYTHON="$candidate"
+      break
+    fi
+  done
+  if [ -z "$PYTHON" ]; then
+    echo "[bootstrap] error: Python >= 3.11 is required (python3.11 or python3)" >&2
+    exit 1
+  fi
+  log "creating .venv with $PYTHON ($("$PYTHON" --version 2>&1))"
+  "$PYTHON" -m venv .venv
+fi
+
+STAMP=.venv/.liveboard-pyproject.sha256
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+have="$(cat "$STAMP" 2>/dev/null || true)"
+if [ "$want" != "$have" ]; then
+  log "installing the project into .venv (pip install -e '.[test]')"
+  .venv/bin/python -m pip install -q -e '.[test]'
+  echo "$want" > "$STAMP"
+else
+  log "venv up to date with pyproject.toml"
+fi
+
+# --- Kafka jars (Maven Central -> ${LIVEBOARD_CACHE:-~/.cache/liveboard}) ------------------
+log "Kafka jars: $(.venv/bin/python -m devservices.kafka fetch)"
+
+# --- miniprogram (npm) ---------------------------------------------------------------------
+# TODO(miniprogram): a later step runs `npm ci` under miniprogram/ here (only when
+# miniprogram/package-lock.json changed since the last install, like the venv stamp above).
+
+log "done"

@@ -11,7 +11,7 @@ def open_store(settings) -> AnalyticsStore:
         return ClickHouseStore(settings.clickhouse_url)
     from analytics.chdb_store import ChdbStore
 
-    return ChdbStore(settings.chdb_path)
+    return ChdbStore(settings.chdb_path, settings.chdb_database)
 
 
 __all__ = ["AnalyticsStore", "StoreRejected", "StoreUnavailable", "open_store"]

@@ -9,10 +9,11 @@ returned under the empty id "" (unattributed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, timezone
 from typing import Mapping
 
 from analytics.base import AnalyticsStore
+from domain.ranking import ParticipantTotals
 
 BOARD_COLUMNS = {"hosts": "host", "enterprises": "enterprise"}
 _SENTINEL = "\x00"  # keeps the transform() arrays non-empty (an empty array literal has no type)
@@ -37,21 +38,9 @@ def _participant_expr(column: str) -> str:
             f"transform({column}, %(ids)s, %(ids)s, ''))")
 
 
-@dataclass(frozen=True)
-class TotalsRow:
-    participant_id: str
-    net_gmv_fen: int
-    paid_fen: int
-    refunded_fen: int
-    order_count: int
-    refund_count: int
-    units: int
-    buyers: int
-    reached_at: datetime
-
-
 def participant_totals(store: AnalyticsStore, *, campaign: str, board: str, first_day: date, last_day: date,
-                       attribution: Attribution) -> list[TotalsRow]:
+                       attribution: Attribution) -> list[ParticipantTotals]:
+    """Totals per participant; the unattributed remainder comes back under participant id ""."""
     column = BOARD_COLUMNS[board]
     rows = store.query(
         f"""
@@ -65,7 +54,8 @@ def participant_totals(store: AnalyticsStore, *, campaign: str, board: str, firs
         """,
         {"campaign": campaign, "first_day": first_day, "last_day": last_day, **attribution.params()},
     )
-    return [TotalsRow(*row) for row in rows]
+    return [ParticipantTotals(pid, net, paid, refunded, orders, refunds, units, buyers, reached.astimezone(timezone.utc))
+            for pid, net, paid, refunded, orders, refunds, units, buyers, reached in rows]
 
 
 def campaign_totals(store: AnalyticsStore, *, campaign: str, first_day: date, last_day: date) -> dict[str, int]:

@@ -13,6 +13,8 @@ Stages per batch: decode -> validate -> dedupe -> insert -> commit.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -86,7 +88,8 @@ def event_to_row(env: dict[str, Any], raw_event: bytes) -> tuple:
 
 class SalesWriter:
     def __init__(self, event_log: EventLog, store: AnalyticsStore, *, group: str, batch_rows: int = 5000,
-                 batch_ms: int = 500, max_backoff_s: float = 5.0, sleep: Callable[[float], None] = time.sleep):
+                 batch_ms: int = 500, max_backoff_s: float = 5.0, sleep: Callable[[float], None] = time.sleep,
+                 fault_kill_after_insert: int = 0):
         self.event_log = event_log
         self.store = store
         self.group = group
@@ -95,6 +98,8 @@ class SalesWriter:
         self.max_backoff_s = max_backoff_s
         self.sleep = sleep
         self.stats = WriterStats()
+        self.fault_kill_after_insert = fault_kill_after_insert
+        self._inserts = 0
         self._consumer: LogConsumer | None = None
 
     @property
@@ -176,6 +181,10 @@ class SalesWriter:
         outcome.inserted = len(inserted_rows)
         outcome.amount_fen_inserted = sum(r[18] for r in inserted_rows)
         outcome.dead_lettered = len(dead)
+        self._inserts += 1
+        if self.fault_kill_after_insert and self._inserts >= self.fault_kill_after_insert:
+            log.warning("fault injection: SIGKILL after insert %d, before commit", self._inserts)
+            os.kill(os.getpid(), signal.SIGKILL)
         self.consumer.commit(records)
         return outcome
 

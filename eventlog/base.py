@@ -34,6 +34,9 @@ class LogConsumer(Protocol):
     def commit(self, records: Sequence[Consumed]) -> None:
         """Mark everything up to and including these records as done (per partition)."""
 
+    def is_assigned(self) -> bool:
+        """True once this consumer owns partitions (a Kafka group may still be rebalancing)."""
+
     def close(self) -> None: ...
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Sequence
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -18,6 +19,7 @@ from kafka.structs import OffsetAndMetadata
 from eventlog.base import Consumed, EventLogUnavailable, Record, highest_per_partition
 
 log = logging.getLogger(__name__)
+BREAKER_SECONDS = 2.0
 
 
 class KafkaEventLog:
@@ -30,6 +32,9 @@ class KafkaEventLog:
         self.client_id = client_id
         self._producer: KafkaProducer | None = None
         self._producer_lock = threading.Lock()
+        # After a failed connect, answer "unavailable" at once for a moment instead of making
+        # every request wait out its own bootstrap timeout.
+        self._unavailable_until = 0.0
 
     # -- topics ---------------------------------------------------------------------------
     def ensure_topics(self) -> None:
@@ -55,19 +60,29 @@ class KafkaEventLog:
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
             with self._producer_lock:
+                if time.monotonic() < self._unavailable_until:
+                    raise EventLogUnavailable("kafka: broker unreachable (recently failed; retrying shortly)")
                 if self._producer is None:
-                    self._producer = KafkaProducer(
-                        bootstrap_servers=self.bootstrap,
-                        client_id=self.client_id,
-                        acks="all",
-                        enable_idempotence=True,
-                        linger_ms=2,
-                        max_block_ms=5000,
-                        request_timeout_ms=10000,
-                        delivery_timeout_ms=15000,
-                        max_request_size=2 * 1024 * 1024,
-                    )
+                    try:
+                        self._producer = self._new_producer()
+                    except (KafkaError, OSError):
+                        self._unavailable_until = time.monotonic() + BREAKER_SECONDS
+                        raise
         return self._producer
+
+    def _new_producer(self) -> KafkaProducer:
+        return KafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            max_block_ms=5000,
+            request_timeout_ms=10000,
+            delivery_timeout_ms=15000,
+            max_request_size=2 * 1024 * 1024,
+            bootstrap_timeout_ms=5000,
+        )
 
     def append(self, topic: str, records: Sequence[Record], timeout_s: float = 10.0) -> None:
         if not records:
@@ -77,7 +92,6 @@ class KafkaEventLog:
             futures = [
                 producer.send(topic, key=r.key, value=r.value, headers=list(r.headers) or None) for r in records
             ]
-            producer.flush(timeout=0)  # wake the sender; do not wait for other threads' records
             for future in futures:
                 future.get(timeout=timeout_s)
         except (KafkaError, OSError) as exc:
@@ -115,6 +129,10 @@ class KafkaLogConsumer:
             for m in messages:
                 out.append(Consumed(tp.topic, tp.partition, m.offset, m.key, m.value))
         return out
+
+    def is_assigned(self) -> bool:
+        """False while the group is still rebalancing (e.g. waiting out a killed member's session)."""
+        return bool(self._consumer.assignment())
 
     def seek_to_committed(self) -> None:
         """Rewind to the committed offsets, discarding uncommitted progress (after a failed insert)."""

@@ -120,6 +120,9 @@ class SqliteConsumer:
             self._position = rows[-1][0] + 1
         return [Consumed(self.topic, 0, seq, key, value) for seq, key, value in rows]
 
+    def is_assigned(self) -> bool:
+        return True  # one partition, always ours
+
     def seek_to_committed(self) -> None:
         """Forget uncommitted progress (what a restarted consumer would see)."""
         self._position = self._committed()

@@ -136,9 +136,13 @@ def serve(ctx: click.Context, port: int, host: str, workers: int, threads: int) 
 
 
 @main.command()
+@click.option("--exit-when-idle", type=float, default=None,
+              help="连续这么多秒没有新消息就退出（用于补数据、批处理）")
 @click.pass_context
-def consume(ctx: click.Context) -> None:
+def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
     """The sales writer: event log -> analytics store (run several for more partitions)."""
+    import time
+
     from liveboard.services import build_writer
 
     settings = _settings(ctx)
@@ -147,7 +151,16 @@ def consume(ctx: click.Context) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo(f"写入器已启动: {settings.event_log} -> {settings.store}")
-    writer.run(stop)
+    if exit_when_idle is None:
+        writer.run(stop)
+        return
+    idle_since = time.monotonic()
+    while not stop.is_set() and time.monotonic() - idle_since < exit_when_idle:
+        if writer.run_once(stop).consumed or not writer.consumer.is_assigned():
+            idle_since = time.monotonic()  # idle means: owning partitions and nothing to read
+    writer.close()
+    click.echo(f"写入器空闲 {exit_when_idle:g} 秒，退出：已写入 {writer.stats.inserted}，重复 {writer.stats.duplicates}，"
+               f"死信 {writer.stats.dead_lettered}")
 
 
 @main.command()
@@ -216,6 +229,32 @@ def sources_revoke(ctx: click.Context, name: str) -> None:
     except SourceError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"来源 {name} 已吊销")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="机器可读的 JSON 输出")
+@click.option("--rows", "with_rows", is_flag=True, help="也统计原始表的物理行数（合并前的重复也计入）")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool, with_rows: bool) -> None:
+    """Per-campaign totals from raw events and from the pre-aggregate; they must match to the fen."""
+    import json
+
+    from analytics import open_store
+    from analytics.reconcile import reconcile
+
+    store = open_store(_settings(ctx))
+    result = reconcile(store)
+    if with_rows:
+        result["rows"] = int(store.query("SELECT count() FROM {db}.sales_events")[0][0])
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
+        return
+    for campaign, raw in result["raw"].items():
+        agg = result["aggregate"].get(campaign, {})
+        click.echo(f"{campaign}: 事件 {raw['events']}，净成交额 {raw['net_gmv_fen']} 分（预聚合 {agg.get('net_gmv_fen')} 分）")
+    click.echo("一致" if result["matches"] else "不一致！请检查写入器日志")
+    if not result["matches"]:
+        ctx.exit(1)
 
 
 @main.group("import")

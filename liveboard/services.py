@@ -33,7 +33,8 @@ def migrate_all(settings: Settings, echo=lambda msg: None) -> None:
 def build_writer(settings: Settings, event_log: EventLog | None = None, store: AnalyticsStore | None = None) -> SalesWriter:
     return SalesWriter(event_log or open_event_log(settings, client_id="liveboard-writer"),
                        store or open_store(settings), group=settings.consumer_group,
-                       batch_rows=settings.consumer_batch_rows, batch_ms=settings.consumer_batch_ms)
+                       batch_rows=settings.consumer_batch_rows, batch_ms=settings.consumer_batch_ms,
+                       fault_kill_after_insert=settings.fault_kill_after_insert)
 
 
 @dataclass

@@ -25,6 +25,8 @@ class Settings:
     dead_letter_topic: str = "liveboard.sales.dlq.v1"
     topic_partitions: int = 6
     clickhouse_url: str = "clickhouse://127.0.0.1:9000/liveboard"
+    chdb_dir: Path | None = None  # default: data_dir/chdb
+    chdb_database: str = "liveboard"
     database_url: str = ""  # config store; empty -> sqlite file in data_dir
     consumer_group: str = "liveboard-sales-writer"
     consumer_batch_rows: int = 5000
@@ -33,6 +35,8 @@ class Settings:
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500
     secret_key: str = ""
+    # Fault injection for crash tests: SIGKILL the writer after the Nth insert, before its commit.
+    fault_kill_after_insert: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -45,7 +49,7 @@ class Settings:
 
     @property
     def chdb_path(self) -> Path:
-        return self.data_dir / "chdb"
+        return self.chdb_dir or self.data_dir / "chdb"
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -61,12 +65,15 @@ class Settings:
             dead_letter_topic=_env("DEAD_LETTER_TOPIC", "liveboard.sales.dlq.v1"),
             topic_partitions=int(_env("TOPIC_PARTITIONS", "6")),
             clickhouse_url=_env("CLICKHOUSE_URL", "clickhouse://127.0.0.1:9000/liveboard"),
+            chdb_dir=Path(_env("CHDB_DIR", "")) if _env("CHDB_DIR", "") else None,
+            chdb_database=_env("CHDB_DATABASE", "liveboard"),
             database_url=_env("DATABASE_URL", ""),
             consumer_group=_env("CONSUMER_GROUP", "liveboard-sales-writer"),
             consumer_batch_rows=int(_env("CONSUMER_BATCH_ROWS", "5000")),
             consumer_batch_ms=int(_env("CONSUMER_BATCH_MS", "500")),
             ranking_interval_seconds=float(_env("RANKING_INTERVAL_SECONDS", "5")),
             secret_key=_env("SECRET_KEY", ""),
+            fault_kill_after_insert=int(_env("FAULT_KILL_AFTER_INSERT", "0")),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):

@@ -17,7 +17,7 @@ from analytics.boards import campaign_totals, net_gmv_by, participant_totals
 from configstore import registry, snapshots
 from configstore.registry import CampaignInfo
 from domain.periods import local_day
-from domain.ranking import BoardEntry, ParticipantTotals, rank_participants
+from domain.ranking import BoardEntry, rank_participants
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,8 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, campai
     for row in rows:
         if row.participant_id == "":
             unattributed = {"net_gmv_fen": row.net_gmv_fen, "order_count": row.order_count}
-            continue
-        totals.append(ParticipantTotals(
-            participant_id=row.participant_id, net_gmv_fen=row.net_gmv_fen, paid_fen=row.paid_fen,
-            refunded_fen=row.refunded_fen, order_count=row.order_count, refund_count=row.refund_count,
-            units=row.units, buyers=row.buyers, reached_at=row.reached_at.astimezone(timezone.utc)))
+        else:
+            totals.append(row)
     ranking = rank_participants(totals, names=registry.names(sessions, board),
                                 excluded=registry.disqualified(sessions, campaign.slug, board),
                                 previous_ranks=previous_ranks, limit=None)

@@ -1,2 +1,3 @@
 """Import every module that defines tables, so Base.metadata is complete (Alembic, create_all)."""
 import configstore.models  # noqa: F401
+import wechat.models  # noqa: F401

@@ -162,6 +162,8 @@ def _upsert_host(session: Session, item: dict) -> None:
     host = session.get(Host, item["id"]) or Host(id=item["id"])
     host.name, host.county = item["name"], item["county"]
     session.add(host)
+    host.accounts.clear()
+    session.flush()  # delete the old accounts before inserting the row's (unique platform+account)
     _release_accounts(session, HostAccount, "host_id", item["id"], item["accounts"])
     host.accounts = [HostAccount(platform=p, account_id=a) for p, a in item["accounts"]]
     session.flush()
@@ -172,6 +174,8 @@ def _upsert_enterprise(session: Session, item: dict) -> None:
     enterprise.name, enterprise.county = item["name"], item["county"]
     enterprise.credit_code, enterprise.tax_compliant = item["credit_code"], item["tax_compliant"]
     session.add(enterprise)
+    enterprise.accounts.clear()
+    session.flush()
     _release_accounts(session, EnterpriseAccount, "enterprise_id", item["id"], item["accounts"])
     enterprise.accounts = [EnterpriseAccount(platform=p, account_id=a) for p, a in item["accounts"]]
     session.flush()

@@ -172,6 +172,22 @@ def schedule(ctx: click.Context) -> None:
     start_scheduler(_settings(ctx), background=False)
 
 
+@main.command()
+@click.pass_context
+def rank(ctx: click.Context) -> None:
+    """Run the ranking job once now (publishes boards for every active campaign)."""
+    from analytics import open_store
+    from configstore.db import make_engine, make_sessionmaker
+    from scheduler.ranking_job import publish_all
+
+    settings = _settings(ctx)
+    results = publish_all(make_sessionmaker(make_engine(settings.config_db_url)), open_store(settings))
+    for result in results:
+        click.echo(f"{result['campaign']}: 更新榜单 {result['changed_boards']} 个，用时 {result['seconds']:.3f}s")
+    if not results:
+        click.echo("没有进行中的活动")
+
+
 @main.group()
 def sources() -> None:
     """Webhook sources (数据来源)."""

@@ -7,6 +7,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { echo "[bootstrap] $*"; }
 
+# --python-only: just the venv (what `liveboard demo` / `run` need on the embedded default).
+PYTHON_ONLY=0
+[ "${1:-}" = "--python-only" ] && PYTHON_ONLY=1
+
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=(sudo)
@@ -25,13 +29,17 @@ installed() {
 }
 
 missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  installed "$pkg" || missing+=("$pkg")
-done
+if [ "$PYTHON_ONLY" -eq 0 ]; then
+  for pkg in "${APT_PACKAGES[@]}"; do
+    installed "$pkg" || missing+=("$pkg")
+  done
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing system packages: ${missing[*]}"
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+elif [ "$PYTHON_ONLY" -eq 1 ]; then
+  log "python only: skipping system packages and Kafka jars"
 else
   log "system packages present"
 fi
@@ -66,7 +74,9 @@ else
 fi
 
 # --- Kafka jars (Maven Central -> ${LIVEBOARD_CACHE:-~/.cache/liveboard}) ------------------
-log "Kafka jars: $(.venv/bin/python -m devservices.kafka fetch)"
+if [ "$PYTHON_ONLY" -eq 0 ]; then
+  log "Kafka jars: $(.venv/bin/python -m devservices.kafka fetch)"
+fi
 
 # --- miniprogram (npm) ---------------------------------------------------------------------
 # TODO(miniprogram): a later step runs `npm ci` under miniprogram/ here (only when

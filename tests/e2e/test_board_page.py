@@ -81,7 +81,7 @@ def test_board_page_shows_both_top_tens(embedded_stack, tmp_path):
     assert parser.names["hosts"] == [f"湘西主播{n:02d}号" for n in range(12, 2, -1)]
     assert parser.names["enterprises"] == [f"湘西{n:02d}号茶业有限公司" for n in range(12, 2, -1)]
     assert 'data-loaded="1"' in result.stdout
-    assert re.search(r'id="t-gmv">78,000\.00<', result.stdout)  # 1000 * (1 + ... + 12) fen
+    assert re.search(r'id="t-gmv">780\.00<', result.stdout)  # 1000 * (1 + ... + 12) fen = 780.00 元
 
     shot = tmp_path / "board.png"
     render(f"{stack.base_url}/boards/page-test", tmp_path / "chromium2", ["--window-size=1400,1000",

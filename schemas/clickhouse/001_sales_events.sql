@@ -1,6 +1,8 @@
 -- Raw events, one row per event_id. ReplacingMergeTree drops a repeated event_id at merge time;
 -- until then readers must not double count: raw reads use GROUP BY event_id or FINAL, and the
--- writer (consumers/) never inserts an id that is already stored.
+-- writer (consumers/) never inserts an id that is already stored. The writer looks ids up
+-- by primary key for every batch; 1024-row granules keep that lookup to ~1k keys read per id
+-- (8192 would read 8x more) for a primary index of ~100k marks at 100M rows.
 CREATE TABLE IF NOT EXISTS {db}.sales_events
 (
     event_id      String,
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS {db}.sales_events
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(occurred_at)
-ORDER BY event_id;
+ORDER BY event_id
+SETTINGS index_granularity = 1024;
 
 -- Pre-aggregate by campaign, Shanghai day and participant (plus the report dimensions), so
 -- rankings never scan raw events. A refund lands on the day it happened, correcting that day

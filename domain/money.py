@@ -22,8 +22,10 @@ def require_fen(value: object, field: str) -> int:
     return value
 
 
-def format_yuan(amount_fen: int) -> str:
-    """Display text for organizers, e.g. 1234567 -> '12,345.67元'."""
+def format_yuan(amount_fen: int, *, thousands: bool = True, suffix: str = "元") -> str:
+    """Display text, exact integer arithmetic: 1234567 -> '12,345.67元' (the one money formatter)."""
+    require_fen(amount_fen, "amount_fen")
     sign = "-" if amount_fen < 0 else ""
     whole, fen = divmod(abs(amount_fen), FEN_PER_YUAN)
-    return f"{sign}{whole:,}.{fen:02d}元"
+    whole_text = f"{whole:,}" if thousands else str(whole)
+    return f"{sign}{whole_text}.{fen:02d}{suffix}"

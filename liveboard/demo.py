@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from analytics import open_store
 from configstore import registry, snapshots
+from domain.money import format_yuan
 from configstore.db import make_engine, make_sessionmaker
 from configstore.models import WebhookSecret, WebhookSource
 from configstore.participants_import import import_participants
@@ -36,7 +37,7 @@ def _source_secret(sessions) -> str:
 
 
 def yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d}"
+    return format_yuan(fen, suffix="")
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:

@@ -15,6 +15,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Mapping
 
+from domain.money import format_yuan
+
 ELLIPSIS = "…"
 
 #: type prefix -> (max chars, how to handle overflow: "ellipsis" | "cut" | "reject" | "keep")
@@ -109,10 +111,5 @@ def build_data(values: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def fen_to_yuan(fen: int, *, thousands: bool = True, suffix: str = "元") -> str:
-    """``1234567`` -> ``"12,345.67元"``; exact integer arithmetic, no float rounding."""
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TypeError("fen must be an int")
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(fen), 100)
-    whole = f"{yuan:,}" if thousands else str(yuan)
-    return f"{sign}{whole}.{cents:02d}{suffix}"
+    """``1234567`` -> ``"12,345.67元"`` (see domain.money.format_yuan)."""
+    return format_yuan(fen, thousands=thousands, suffix=suffix)

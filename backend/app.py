@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, jsonify
 
+from backend.auth import init_auth
 from backend.errors import register_error_handlers
 from backend.runtime import Runtime
 from liveboard.settings import Settings
@@ -12,11 +13,20 @@ from liveboard.settings import Settings
 
 def _blueprints() -> list:
     """Every blueprint the app serves; one line each (imported here to keep start-up cheap)."""
+    from backend.admin_api import bp as admin_api
+    from backend.console import bp as console
+    from backend.openapi import bp as api_docs
     from backend.pages import bp as pages
     from backend.webhooks import bp as webhooks
     from miniprogram_api.boards import bp as boards
+    from miniprogram_api.mp_admin import bp as mp_admin
+    from miniprogram_api.mp_bind import bp as mp_bind
+    from miniprogram_api.mp_me import bp as mp_me
+    from miniprogram_api.mp_session import bp as mp_session
+    from miniprogram_api.mp_subscriptions import bp as mp_subscriptions
 
-    return [webhooks, boards, pages]
+    return [webhooks, boards, mp_session, mp_bind, mp_me, mp_subscriptions, mp_admin,
+            admin_api, api_docs, console, pages]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -31,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.json.sort_keys = False
     app.extensions["liveboard"] = runtime or Runtime.build(settings)
     register_error_handlers(app)
+    init_auth(app)  # session cookie, login manager, CSRF (console only), login rate limits
 
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)

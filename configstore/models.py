@@ -1,4 +1,4 @@
-"""Config store models: webhook sources, campaigns, participants, snapshots.
+"""Config store models: webhook sources, campaigns, participants, places, snapshots.
 
 Participants are referred to by stable string ids (the organizer's own codes, e.g. "H001"),
 because those ids travel in webhooks, spreadsheets and URLs.
@@ -57,6 +57,8 @@ class Campaign(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft|active|frozen|closed
     freeze_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Which boards the campaign shows: a subset of ["hosts", "enterprises"].
+    boards: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["hosts", "enterprises"])
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -67,6 +69,8 @@ class Host(Base):
     name: Mapped[str] = mapped_column(String(100))
     county: Mapped[str] = mapped_column(String(6), default="")
     accounts: Mapped[list["HostAccount"]] = relationship(back_populates="host", cascade="all, delete-orphan")
+    enterprise_links: Mapped[list["HostEnterprise"]] = relationship(cascade="all, delete-orphan",
+                                                                    order_by="HostEnterprise.enterprise_id")
 
 
 class HostAccount(Base):
@@ -94,6 +98,16 @@ class Enterprise(Base):
                                                                cascade="all, delete-orphan")
 
 
+class HostEnterprise(Base):
+    """A host sells for an enterprise (many-to-many); a row of its own so changes are audited."""
+
+    __tablename__ = "host_enterprises"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+
+
 class EnterpriseAccount(Base):
     __tablename__ = "enterprise_accounts"
     __table_args__ = (UniqueConstraint("platform", "account_id"),)
@@ -116,6 +130,31 @@ class Disqualification(Base):
     kind: Mapped[str] = mapped_column(String(16))  # host|enterprise
     participant_id: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Region(Base):
+    """The four-level network: prefecture (州) -> county (县市) -> township (乡镇) -> village (村).
+    Codes are division codes (6 digits for prefecture and county, longer below)."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))  # prefecture|county|township|village
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True, index=True)
+
+
+class ServiceStation(Base):
+    """An e-commerce service site, rated yearly: county operation centre, township station, village point."""
+
+    __tablename__ = "service_stations"
+    __table_args__ = (UniqueConstraint("region_code", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # county_centre|township_station|village_point
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -145,3 +184,26 @@ class CampaignSummary(Base):
     campaign_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class BoardChange(Base):
+    """A fact the ranking job records with a new snapshot when the top-N membership changed.
+
+    ``before``/``after`` are the top-N as ``[[participant_id, rank], ...]``. Consumers (the push
+    job) mark ``processed_at``; the ranking code knows nothing about who reads these.
+    """
+
+    __tablename__ = "board_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_slug: Mapped[str] = mapped_column(String(64))
+    board: Mapped[str] = mapped_column(String(16))
+    period_kind: Mapped[str] = mapped_column(String(16))
+    period_key: Mapped[str] = mapped_column(String(64))
+    snapshot_id: Mapped[int] = mapped_column(Integer)
+    previous_snapshot_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    top_n: Mapped[int] = mapped_column(Integer)
+    before: Mapped[list[Any]] = mapped_column(JSON)
+    after: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)

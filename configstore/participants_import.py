@@ -3,8 +3,10 @@
 Columns (English or Chinese headers, any order):
   kind/类型 (host|enterprise|主播|企业), id/编号, name/名称, county/县市代码,
   accounts/平台账号 ("douyin:dy123;kuaishou:ks9"), credit_code/统一社会信用代码 (enterprises),
-  tax_compliant/依法纳税 (是/否, yes/no, 1/0; enterprises, default yes)
-A row that names an existing id updates it; its accounts are replaced by the row's.
+  tax_compliant/依法纳税 (是/否, yes/no, 1/0; enterprises, default yes),
+  enterprises/所属企业 (hosts: the enterprise ids they sell for, "E001;E002"; registered or in the file)
+A row that names an existing id updates it; its accounts (and, when the column is there, its
+enterprises) are replaced by the row's.
 """
 from __future__ import annotations
 
@@ -19,14 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
-from configstore.models import Enterprise, EnterpriseAccount, Host, HostAccount
+from configstore.models import Enterprise, EnterpriseAccount, Host, HostAccount, HostEnterprise
 
 PLATFORMS = ("douyin", "kuaishou", "taobao", "jd", "pinduoduo", "wechat_channels", "mango", "youzan", "other")
 HEADER_ALIASES = {
     "kind": "kind", "类型": "kind", "id": "id", "编号": "id", "name": "name", "名称": "name",
     "county": "county", "县市代码": "county", "区划代码": "county", "accounts": "accounts", "平台账号": "accounts",
     "credit_code": "credit_code", "统一社会信用代码": "credit_code", "tax_compliant": "tax_compliant",
-    "依法纳税": "tax_compliant",
+    "依法纳税": "tax_compliant", "enterprises": "enterprises", "所属企业": "enterprises",
 }
 KINDS = {"host": "host", "主播": "host", "达人": "host", "enterprise": "enterprise", "企业": "enterprise"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -135,17 +137,32 @@ def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str,
         seen_ids[(kind, pid)] = line
         for platform, account in accounts:
             seen_accounts[(kind, platform, account)] = line
+        enterprise_ids = None
+        if kind == "host" and row.get("enterprises") is not None:
+            enterprise_ids = [e for e in (p.strip() for p in re.split(r"[;；,，]", row["enterprises"])) if e]
         good.append((line, dict(kind=kind, id=pid, name=name, county=county, accounts=accounts,
-                                credit_code=credit_code, tax_compliant=tax_text not in FALSE_WORDS)))
+                                credit_code=credit_code, tax_compliant=tax_text not in FALSE_WORDS,
+                                enterprises=enterprise_ids)))
 
     with transaction(factory) as session:
+        known = set(session.scalars(select(Enterprise.id)).all()) | {i["id"] for _, i in good
+                                                                     if i["kind"] == "enterprise"}
+        kept = []
         for line, item in good:
+            unknown = [e for e in item["enterprises"] or () if e not in known]
+            if unknown:
+                report.errors.append(RowError(line, "enterprises", f"所属企业未登记：{', '.join(unknown)}"))
+            else:
+                kept.append(item)
+        # enterprises first, so the hosts' links find them
+        for item in sorted(kept, key=lambda i: i["kind"] != "enterprise"):
             if item["kind"] == "host":
                 _upsert_host(session, item)
                 report.hosts += 1
             else:
                 _upsert_enterprise(session, item)
                 report.enterprises += 1
+    report.errors.sort(key=lambda e: e.row)
     return report
 
 
@@ -166,6 +183,11 @@ def _upsert_host(session: Session, item: dict) -> None:
     session.flush()  # delete the old accounts before inserting the row's (unique platform+account)
     _release_accounts(session, HostAccount, "host_id", item["id"], item["accounts"])
     host.accounts = [HostAccount(platform=p, account_id=a) for p, a in item["accounts"]]
+    if item["enterprises"] is not None:
+        wanted = set(item["enterprises"])
+        host.enterprise_links = [link for link in host.enterprise_links if link.enterprise_id in wanted] + [
+            HostEnterprise(host_id=host.id, enterprise_id=e) for e in sorted(wanted)
+            if e not in {link.enterprise_id for link in host.enterprise_links}]
     session.flush()
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
-from configstore.models import BoardSnapshot, CampaignSummary
+from configstore.models import BoardChange, BoardSnapshot, CampaignSummary
 from configstore.registry import _aware
 
 KEEP_PER_PERIOD = 2  # the latest and the one before (for movement); a closed day keeps its final board
+TRACK_TOP_N = 10  # a new snapshot whose top-N membership differs from the previous one records a BoardChange
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,17 @@ def latest(factory: sessionmaker[Session], campaign_slug: str, board: str, perio
         return _to_snapshot(row) if row else None
 
 
+def top_of(entries: list[dict[str, Any]], top_n: int = TRACK_TOP_N) -> list[list[Any]]:
+    """``[[participant_id, rank], ...]`` for the first ``top_n`` places."""
+    return [[e["id"], e["rank"]] for e in entries if e["rank"] <= top_n]
+
+
 def publish(factory: sessionmaker[Session], *, campaign_slug: str, board: str, period_kind: str, period_key: str,
             computed_at: datetime, entries: list[dict[str, Any]]) -> tuple[Snapshot, bool]:
-    """Store the board if its standings changed; otherwise only move computed_at. Returns (snapshot, changed)."""
+    """Store the board if its standings changed; otherwise only move computed_at. Returns (snapshot, changed).
+
+    When the new snapshot's top-N membership differs from the previous one's, a BoardChange fact is
+    written in the same transaction, so no consumer can miss a change (or see one that was not published)."""
     content_hash = standings_hash(entries)
     with transaction(factory) as session:
         current = session.scalar(
@@ -71,6 +80,13 @@ def publish(factory: sessionmaker[Session], *, campaign_slug: str, board: str, p
                             entries=entries, summary={})
         session.add(row)
         session.flush()
+        before = top_of(current.entries) if current is not None else []
+        after = top_of(entries)
+        if {pid for pid, _ in before} != {pid for pid, _ in after}:
+            session.add(BoardChange(campaign_slug=campaign_slug, board=board, period_kind=period_kind,
+                                    period_key=period_key, snapshot_id=row.id,
+                                    previous_snapshot_id=current.id if current is not None else None,
+                                    top_n=TRACK_TOP_N, before=before, after=after, created_at=computed_at))
         keep = session.scalars(
             select(BoardSnapshot.id).where(BoardSnapshot.campaign_slug == campaign_slug, BoardSnapshot.board == board,
                                            BoardSnapshot.period_kind == period_kind,

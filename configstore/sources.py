@@ -12,18 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
+from configstore.errors import ConfigError
 from configstore.models import WebhookSecret, WebhookSource, utcnow
 
 MAX_ACTIVE_SECRETS = 2
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-class SourceError(ValueError):
+class SourceError(ConfigError):
     """A source operation that cannot be done; `code` is for machines, the message for people."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 def new_secret() -> str:
@@ -38,7 +35,7 @@ def create_source(factory: sessionmaker[Session], name: str, description: str = 
     secret = new_secret()
     with transaction(factory) as session:
         if session.scalar(select(WebhookSource).where(WebhookSource.name == name)):
-            raise SourceError("name_taken", f"来源 {name} 已存在")
+            raise SourceError("name_taken", f"来源 {name} 已存在", status=409)
         source = WebhookSource(name=name, description=description)
         source.secrets.append(WebhookSecret(secret=secret))
         session.add(source)
@@ -50,6 +47,8 @@ def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
     secret = new_secret()
     with transaction(factory) as session:
         source = _get(session, name)
+        if source.revoked_at is not None:
+            raise SourceError("already_revoked", f"来源 {name} 已吊销，不能轮换密钥", status=409)
         active = [s for s in source.secrets if s.revoked_at is None]
         for old in active[: max(0, len(active) - (MAX_ACTIVE_SECRETS - 1))]:
             old.revoked_at = utcnow()
@@ -60,13 +59,30 @@ def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
 def revoke_source(factory: sessionmaker[Session], name: str) -> None:
     with transaction(factory) as session:
         source = _get(session, name)
+        if source.revoked_at is not None:
+            raise SourceError("already_revoked", f"来源 {name} 已吊销", status=409)
         source.revoked_at = utcnow()
+
+
+def list_sources(factory: sessionmaker[Session]) -> list[dict]:
+    """Every source with its state; never a secret."""
+    with factory() as session:
+        rows = session.scalars(select(WebhookSource).order_by(WebhookSource.id)).all()
+        return [{"name": s.name, "description": s.description, "created_at": _iso(s.created_at),
+                 "revoked_at": _iso(s.revoked_at), "active": s.revoked_at is None,
+                 "active_secrets": sum(1 for k in s.secrets if k.revoked_at is None)} for s in rows]
+
+
+def _iso(value) -> str | None:
+    from configstore.registry import _aware
+
+    return _aware(value).isoformat() if value is not None else None
 
 
 def _get(session: Session, name: str) -> WebhookSource:
     source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
     if source is None:
-        raise SourceError("unknown_source", f"来源 {name} 不存在")
+        raise SourceError("unknown_source", f"来源 {name} 不存在", status=404)
     return source
 
 
@@ -84,6 +100,11 @@ class SourceCache:
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[float, ActiveSource | None]] = {}
         self._lock = threading.Lock()
+
+    def invalidate(self, name: str) -> None:
+        """Forget a source after a change made in this process (others see it within ttl_s)."""
+        with self._lock:
+            self._cache.pop(name, None)
 
     def get(self, name: str) -> ActiveSource | None:
         now = time.monotonic()

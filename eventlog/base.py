@@ -51,6 +51,9 @@ class EventLog(Protocol):
 
     def consumer(self, group: str, topic: str) -> LogConsumer: ...
 
+    def count(self, topic: str) -> int:
+        """Records currently held in a topic (health view; may raise EventLogUnavailable)."""
+
     def close(self) -> None: ...
 
 

@@ -97,6 +97,24 @@ class KafkaEventLog:
         except (KafkaError, OSError) as exc:
             raise EventLogUnavailable(f"kafka: {exc!r}") from exc
 
+    def count(self, topic: str) -> int:
+        """Records currently held in a topic (end minus beginning offsets); for the health view."""
+        try:
+            consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-count",
+                                     request_timeout_ms=10000, enable_auto_commit=False)
+        except KafkaError as exc:
+            raise EventLogUnavailable(f"kafka: {exc}") from exc
+        try:
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            if not partitions:
+                return 0
+            ends, begins = consumer.end_offsets(partitions), consumer.beginning_offsets(partitions)
+            return sum(ends[tp] - begins[tp] for tp in partitions)
+        except KafkaError as exc:
+            raise EventLogUnavailable(f"kafka: {exc}") from exc
+        finally:
+            consumer.close()
+
     # -- consuming ------------------------------------------------------------------------
     def consumer(self, group: str, topic: str) -> "KafkaLogConsumer":
         return KafkaLogConsumer(self.bootstrap, group, topic, client_id=f"{self.client_id}-{group}")

@@ -82,6 +82,10 @@ class SqliteEventLog:
     def consumer(self, group: str, topic: str) -> "SqliteConsumer":
         return SqliteConsumer(self, group, topic)
 
+    def count(self, topic: str) -> int:
+        """Records held in a topic; for the health view."""
+        return self._conn().execute("SELECT count(*) FROM log WHERE topic = ?", (topic,)).fetchone()[0]
+
     def read_all(self, topic: str) -> list[Consumed]:
         """Every record of a topic (for the dead-letter view and tests)."""
         rows = self._conn().execute("SELECT seq, key, value FROM log WHERE topic = ? ORDER BY seq", (topic,)).fetchall()

@@ -35,6 +35,10 @@ def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
     ctx.obj = {"data_dir": data_dir} if data_dir else {}
+    from configstore.audit import acting_as
+
+    # config changes made from the shell are audited as the OS user (server threads set their own actor)
+    ctx.with_resource(acting_as(_cli_actor()))
 
 
 @main.command()
@@ -247,6 +251,54 @@ def sources_revoke(ctx: click.Context, name: str) -> None:
     click.echo(f"来源 {name} 已吊销")
 
 
+@main.group()
+def admin() -> None:
+    """Organizer accounts (组织者账号)."""
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@admin.command("create")
+@click.option("--username", required=True, help="用户名")
+@click.option("--role", default="admin", show_default=True, type=click.Choice(["admin", "operator", "viewer"]))
+@click.pass_context
+def admin_create(ctx: click.Context, username: str, role: str) -> None:
+    """Create a console user (the first admin); the password is read from LIVEBOARD_ADMIN_PASSWORD or prompted."""
+    import os
+
+    from configstore.accounts import create_user
+    from configstore.errors import ConfigError
+
+    password = os.environ.get("LIVEBOARD_ADMIN_PASSWORD") or click.prompt(
+        "密码（至少 10 个字符）", hide_input=True, confirmation_prompt="再输入一次")
+    try:
+        user = create_user(_config_sessions(_settings(ctx)), username, password, role)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message)
+    click.echo(f"用户 {user.username} 已创建（角色 {user.role}）。登录控制台：/console/login")
+
+
+@admin.command("token")
+@click.option("--username", required=True, help="令牌属于哪个用户")
+@click.option("--name", required=True, help="令牌用途，例如 每日导出脚本")
+@click.pass_context
+def admin_token(ctx: click.Context, username: str, name: str) -> None:
+    """Create an API token for /v1/admin and print it (shown only this once)."""
+    from configstore.accounts import create_token
+    from configstore.errors import ConfigError
+
+    try:
+        _, token = create_token(_config_sessions(_settings(ctx)), username, name)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message)
+    click.echo("API 令牌只显示这一次，请妥善保存：", err=True)
+    click.echo(token)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="机器可读的 JSON 输出")
 @click.option("--rows", "with_rows", is_flag=True, help="也统计原始表的物理行数（合并前的重复也计入）")
@@ -271,6 +323,78 @@ def stats(ctx: click.Context, as_json: bool, with_rows: bool) -> None:
     click.echo("一致" if result["matches"] else "不一致！请检查写入器日志")
     if not result["matches"]:
         ctx.exit(1)
+
+
+@main.group()
+def hosts() -> None:
+    """Hosts (主播): mini-program binding."""
+
+
+@hosts.command("bind-code")
+@click.argument("host_id")
+@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="同时生成小程序码图片（需要配置微信）并保存到此文件")
+@click.pass_context
+def hosts_bind_code(ctx: click.Context, host_id: str, png_path: Path | None) -> None:
+    """Issue a one-time binding code for HOST_ID (earlier unused codes stop working) and print it."""
+    from wechat.binding import UnknownHost, issue_bind_code, wxa_code_png
+
+    settings = _settings(ctx)
+    sessions = _config_sessions(settings)
+    try:
+        issued = issue_bind_code(sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
+                                 pepper=settings.secret_key)
+    except UnknownHost:
+        raise click.ClickException(f"主播 {host_id} 不存在")
+    click.echo(f"主播 {host_id} 的绑定码（{issued.expires_at:%Y-%m-%d %H:%M} UTC 前有效，仅可使用一次）：", err=True)
+    click.echo(issued.display)
+    if png_path is not None:
+        from wechat.errors import WeChatError
+        from wechat.service import build_client
+
+        client = build_client(settings, sessions)
+        if client is None:
+            raise click.ClickException("未配置微信（LIVEBOARD_WECHAT_APPID / LIVEBOARD_WECHAT_SECRET），无法生成小程序码")
+        try:
+            png_path.write_bytes(wxa_code_png(client, issued))
+        except WeChatError as exc:
+            raise click.ClickException(f"小程序码生成失败（{exc.errcode}），绑定码仍然有效")
+        click.echo(f"小程序码已保存到 {png_path}", err=True)
+
+
+@hosts.command("unbind")
+@click.argument("host_id")
+@click.pass_context
+def hosts_unbind(ctx: click.Context, host_id: str) -> None:
+    """Remove the WeChat user bound to HOST_ID."""
+    from wechat.binding import unbind_host
+
+    removed = unbind_host(_config_sessions(_settings(ctx)), host_id)
+    click.echo(f"主播 {host_id} 已解除绑定" if removed else f"主播 {host_id} 没有绑定微信用户")
+
+
+@main.group()
+def push() -> None:
+    """Subscribe-message pushes (订阅消息)."""
+
+
+@push.command("deliver")
+@click.pass_context
+def push_deliver(ctx: click.Context) -> None:
+    """Turn recorded rank changes into outbox rows, then deliver the due outbox once."""
+    from scheduler.push_job import deliver, enqueue_rank_pushes
+    from wechat.pushes import PushTemplates
+    from wechat.service import build_client
+
+    settings = _settings(ctx)
+    sessions = _config_sessions(settings)
+    client = build_client(settings, sessions)
+    if client is None:
+        raise click.ClickException("未配置微信（LIVEBOARD_WECHAT_APPID / LIVEBOARD_WECHAT_SECRET）")
+    counts = enqueue_rank_pushes(sessions, PushTemplates.from_settings(settings))
+    report = deliver(sessions, client, settings)
+    click.echo(f"排名变化 {counts['changes']} 条，新消息 {counts['enqueued']} 条；已发送 {report.sent}，"
+               f"无订阅 {report.no_credit}，重试 {report.retried}，失败 {report.failed}")
 
 
 @main.group("import")

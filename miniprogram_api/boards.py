@@ -7,6 +7,8 @@ responses carry ETag / Last-Modified for cheap revalidation.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
@@ -21,6 +23,11 @@ bp = Blueprint("boards", __name__)
 BOARDS = ("hosts", "enterprises")
 PERIODS = {"campaign": "campaign", "today": "day"}
 TOP_N = 10
+# Boards change at most once per ranking run and clients may cache them for 2 s (max_age), so a
+# worker answers from memory for up to a second instead of three config-store reads per request.
+BOARDS_CACHE_SECONDS = 1.0
+_boards_cache: dict[tuple, tuple[float, tuple]] = {}
+_boards_cache_lock = threading.Lock()
 
 
 def _sessions():
@@ -65,8 +72,23 @@ def list_campaigns():
 
 @bp.get("/v1/campaigns/<slug>/boards")
 def boards(slug: str):
-    campaign = _campaign(slug)
     period = _period()
+    cache_key = (id(_sessions()), slug, period)
+    now = time.monotonic()
+    cached = _boards_cache.get(cache_key)
+    if cached is None:
+        cached = _boards_cache[cache_key] = (now, _load_boards(slug, period))
+    elif now - cached[0] > BOARDS_CACHE_SECONDS and _boards_cache_lock.acquire(blocking=False):
+        try:  # one thread refreshes an expired entry; the others answer with it meanwhile
+            cached = _boards_cache[cache_key] = (now, _load_boards(slug, period))
+        finally:
+            _boards_cache_lock.release()
+    payload, tag_parts, modified = cached[1]
+    return _cached(payload, tag_parts, modified)
+
+
+def _load_boards(slug: str, period: str) -> tuple[dict, list[str], datetime | None]:
+    campaign = _campaign(slug)
     kind, key = _window_key(campaign, period)
     payload = {"campaign": campaign.as_dict(), "period": period, "period_key": key, "frozen": campaign.is_frozen(
         datetime.now(timezone.utc))}
@@ -78,7 +100,7 @@ def boards(slug: str):
         if snap:
             modified.append(snap.published_at)
     payload["updated_at"] = max(modified).isoformat() if modified else None
-    return _cached(payload, tag_parts, max(modified) if modified else None)
+    return payload, tag_parts, max(modified) if modified else None
 
 
 def entry_from_dict(item: dict) -> BoardEntry:
@@ -126,7 +148,7 @@ def summary(slug: str):
     computed_at, content = loaded if loaded else (None, {})
     payload = {"campaign": campaign.as_dict(), "updated_at": computed_at.isoformat() if computed_at else None,
                **{k: content.get(k, 0) for k in ("net_gmv_fen", "paid_fen", "refunded_fen", "order_count",
-                                                  "refund_count", "units", "buyers", "ranked_hosts",
+                                                  "refund_count", "units", "ranked_hosts",
                                                   "ranked_enterprises")},
                "net_gmv_by_county": content.get("net_gmv_by_county", []),
                "unattributed": content.get("unattributed", {})}

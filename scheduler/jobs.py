@@ -1,4 +1,5 @@
-"""APScheduler wiring: the ranking job every `ranking_interval_seconds` (default 5 s)."""
+"""APScheduler wiring: the ranking job every `ranking_interval_seconds` (default 5 s), and with WeChat
+configured the push jobs (rank changes -> outbox, outbox -> WeChat) every `push_interval_seconds`."""
 from __future__ import annotations
 
 import logging
@@ -10,6 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from analytics import open_store
 from configstore.db import make_engine, make_sessionmaker
 from liveboard.settings import Settings
+from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ def start_scheduler(settings: Settings, background: bool = True):
     # max_instances=1 + coalesce: a slow run is never overlapped, missed runs collapse into one
     scheduler.add_job(publish_all, "interval", seconds=settings.ranking_interval_seconds, args=(sessions, store),
                       id="rankings", max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
+    add_push_jobs(scheduler, settings, sessions)
     log.info("scheduler started: rankings every %.1fs", settings.ranking_interval_seconds)
     scheduler.start()
     return scheduler

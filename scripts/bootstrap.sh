@@ -23,6 +23,8 @@ APT_PACKAGES=(clickhouse-server clickhouse-client postgresql chromium chromium-d
 # Kafka runs from Maven jars on a JVM: install those tools only when the machine lacks them.
 command -v java >/dev/null 2>&1 || APT_PACKAGES+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || APT_PACKAGES+=(maven)
+# The mini-program's unit tests run on Node (jest + miniprogram-simulate).
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -79,7 +81,17 @@ if [ "$PYTHON_ONLY" -eq 0 ]; then
 fi
 
 # --- miniprogram (npm) ---------------------------------------------------------------------
-# TODO(miniprogram): a later step runs `npm ci` under miniprogram/ here (only when
-# miniprogram/package-lock.json changed since the last install, like the venv stamp above).
+# `npm ci` only when miniprogram/package-lock.json changed since the last install (stamp
+# inside node_modules, so deleting node_modules also triggers a fresh install).
+NPM_STAMP=miniprogram/node_modules/.liveboard-package-lock.sha256
+want="$(sha256sum miniprogram/package-lock.json | cut -d' ' -f1)"
+have="$(cat "$NPM_STAMP" 2>/dev/null || true)"
+if [ "$want" != "$have" ]; then
+  log "installing the mini-program's test tools (npm ci under miniprogram/)"
+  (cd miniprogram && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$NPM_STAMP"
+else
+  log "miniprogram/node_modules up to date with package-lock.json"
+fi
 
 log "done"

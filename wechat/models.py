@@ -150,3 +150,61 @@ class WeChatAccessToken(Base):
 
     def __repr__(self) -> str:  # never the token
         return f"WeChatAccessToken(appid={self.appid!r}, expires_at={self.expires_at!r})"
+
+
+class MpSession(Base):
+    """Our own mini-program session: an opaque bearer token, stored as its SHA-256 only."""
+
+    __tablename__ = "mp_sessions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("wechat_users.id", ondelete="CASCADE"),
+        index=True,
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class HostBinding(Base):
+    """Which WeChat user speaks for a host: one user per host and one host per user."""
+
+    __tablename__ = "host_bindings"
+
+    host_id: Mapped[str] = mapped_column(String(64), ForeignKey("hosts.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("wechat_users.id", ondelete="CASCADE"),
+        unique=True,
+    )
+    bound_at: Mapped[datetime] = mapped_column(DateTime(), default=utcnow)
+
+
+class HostBindCode(Base):
+    """A one-time binding code issued to a host (stored as a keyed hash, never in clear)."""
+
+    __tablename__ = "host_bind_codes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    host_id: Mapped[str] = mapped_column(String(64), ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime())
+    used_by_user_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime())
+
+
+class BindAttemptFailure(Base):
+    """A failed binding attempt, counted per user and per IP for rate limiting across processes."""
+
+    __tablename__ = "bind_attempt_failures"
+    __table_args__ = (Index("ix_bind_attempt_failures_subject", "scope", "subject", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(8))  # user|ip
+    subject: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(DateTime(), default=utcnow)

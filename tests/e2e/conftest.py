@@ -117,11 +117,15 @@ class Stack:
         self._children.append(child)
         return child
 
-    def cli_json(self, *args: str) -> dict:
+    def cli(self, *args: str) -> str:
+        """Run a `liveboard` command to completion in a child process; its stdout."""
         out = subprocess.run([sys.executable, "-m", "liveboard.cli", *args], env=self.env(), cwd=REPO,
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stdout + out.stderr
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return out.stdout
+
+    def cli_json(self, *args: str) -> dict:
+        return json.loads(self.cli(*args).strip().splitlines()[-1])
 
     def close(self) -> None:
         for child in self._children:

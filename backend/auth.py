@@ -1,0 +1,167 @@
+"""Who is asking: console sessions (Flask-Login), API bearer tokens, roles, CSRF, login limits.
+
+- Console: a Flask session cookie (signed, HttpOnly, SameSite=Lax, Secure behind TLS). On login the
+  whole session is cleared before the user is put in it, so nothing planted before login (a
+  fixated session, an old CSRF token) survives: the cookie is a new one.
+- CSRF: Flask-WTF's CSRFProtect, switched on only for the console's unsafe methods (its default
+  check is off), so the webhook endpoint, the mini-program API and the bearer-token admin API,
+  which carry no ambient credential, are never asked for a token.
+- API: `Authorization: Bearer lbt_...` on /v1/admin; no session cookie is accepted there.
+- Login attempts: Flask-Limiter; failed attempts count, per IP and per user name.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from backend.errors import ApiError
+from configstore import accounts
+from configstore.accounts import UserInfo
+from configstore.audit import acting_as
+from configstore.errors import ConfigError
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+# memory:// counts per process; LIVEBOARD_RATELIMIT_STORAGE_URI points several processes at one store.
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+
+LOGIN_LIMIT_PER_IP = "20 per minute"
+LOGIN_LIMIT_PER_USER = "5 per minute"
+FORBIDDEN_ZH = "当前角色无权执行此操作"
+
+
+class ConsoleUser(UserMixin):
+    def __init__(self, info: UserInfo):
+        self.info = info
+
+    def get_id(self) -> str:
+        return str(self.info.id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.info.active
+
+
+def _sessions():
+    return current_app.extensions["liveboard"].sessions
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> ConsoleUser | None:
+    # read on every request: a role change or deactivation takes effect at once
+    info = accounts.get_user(_sessions(), int(user_id)) if user_id.isdigit() else None
+    return ConsoleUser(info) if info is not None and info.active else None
+
+
+def init_auth(app: Flask) -> None:
+    settings = app.extensions["liveboard"].settings
+    app.config.update(
+        SESSION_COOKIE_NAME="liveboard_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_CHECK_DEFAULT=False,  # the console turns it on for itself (see console.py)
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=False,
+    )
+    login_manager.login_view = "console.login"
+    login_manager.login_message = "请先登录"
+    login_manager.session_protection = "strong"
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def log_in(info: UserInfo) -> None:
+    session.clear()  # fixation: nothing from before the login is kept
+    login_user(ConsoleUser(info))
+    session.permanent = True
+
+
+def log_out() -> None:
+    logout_user()
+    session.clear()
+
+
+def _failed_login(response) -> bool:
+    return response.status_code != 302  # a successful login redirects; only failures count
+
+
+def login_limits(view):
+    """Rate limits for the login form's POST: per client IP and per user name."""
+    view = limiter.limit(LOGIN_LIMIT_PER_USER, methods=["POST"], deduct_when=_failed_login,
+                         key_func=lambda: "user:" + (request.form.get("username") or "").strip().lower())(view)
+    return limiter.limit(LOGIN_LIMIT_PER_IP, methods=["POST"], deduct_when=_failed_login)(view)
+
+
+def bearer_user() -> UserInfo:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "未认证：请在 Authorization 请求头中提供 Bearer 令牌",
+                       headers={"WWW-Authenticate": "Bearer"})
+    user = verify_api_token(token.strip())
+    if user is None:
+        raise ApiError(401, "invalid_token", "令牌无效、已吊销或用户已停用",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return user
+
+
+def verify_api_token(token: str) -> UserInfo | None:
+    """The active user behind an API token (the contract miniprogram_api/mp_admin.py uses)."""
+    return accounts.user_for_token(_sessions(), token)
+
+
+def config_error(exc: ConfigError) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message)
+
+
+def api_auth(role: str):
+    """Bearer token with at least `role`; changes inside are audited as that user."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = bearer_user()
+            if not user.can(role):
+                raise ApiError(403, "forbidden", FORBIDDEN_ZH, details={"required_role": role, "role": user.role})
+            g.user = user
+            with acting_as(user.username):
+                try:
+                    return view(*args, **kwargs)
+                except ConfigError as exc:
+                    raise config_error(exc) from None
+
+        return wrapped
+
+    return decorate
+
+
+def console_auth(role: str):
+    """A logged-in console user with at least `role` (else the login page, or 403)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
+            user: UserInfo = current_user.info
+            if not user.can(role):
+                from backend.console import forbidden
+
+                return forbidden(role)
+            g.user = user
+            with acting_as(user.username):
+                return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate

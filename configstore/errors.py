@@ -1,0 +1,24 @@
+"""One error type for config-store operations that cannot be done.
+
+`code` is for machines (stable, English), the message for people (Simplified Chinese). The HTTP
+layers map it to ApiError (API) or a flashed message (console); nothing here knows HTTP.
+"""
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    def __init__(self, code: str, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status  # a hint for HTTP callers: 400 invalid, 404 missing, 409 conflict
+
+
+class NotFound(ConfigError):
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message, status=404)
+
+
+class Conflict(ConfigError):
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message, status=409)

@@ -1,0 +1,117 @@
+"""Organizer endpoints for host binding (JSON under /v1/admin).
+
+  POST   /v1/admin/hosts/<host_id>/bind-code  -> {code, display, expires_at, wxacode_png_base64|null}
+  GET    /v1/admin/hosts/<host_id>/binding    -> {host_id, bound, bound_at}
+  DELETE /v1/admin/hosts/<host_id>/binding    -> {host_id, unbound}
+
+Guard: ``Authorization: Bearer <admin API token>``, checked by the organizer side's token auth.
+That lives in another module (``backend.auth``); it is imported lazily on each request so this
+blueprint never depends on it at import time. The contract it must offer:
+
+    backend.auth.verify_api_token(token: str) -> principal | None
+
+where a falsy result (or any exception) means "not authenticated". Writes need an operator
+(``principal.can("operator")`` when the principal has ``can``; else any role but "viewer"). Until that module and function
+exist, every request is refused with 401.
+"""
+from __future__ import annotations
+
+import base64
+import importlib
+import logging
+from datetime import timezone
+from typing import Any, Callable
+
+from flask import Blueprint, jsonify, request
+
+from backend.errors import ApiError
+from configstore.models import Host
+from miniprogram_api.mp_session import bearer_token, runtime, wechat_client
+from wechat.binding import UnknownHost, binding_status, issue_bind_code, unbind_host, wxa_code_png
+from wechat.errors import WeChatError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("mp_admin", __name__)
+
+AUTH_MODULE = "backend.auth"
+AUTH_FUNCTION = "verify_api_token"
+
+
+def _token_verifier() -> Callable[[str], Any] | None:
+    try:
+        module = importlib.import_module(AUTH_MODULE)
+    except ImportError:
+        return None
+    verifier = getattr(module, AUTH_FUNCTION, None)
+    return verifier if callable(verifier) else None
+
+
+def _may_write(principal: Any) -> bool:
+    can = getattr(principal, "can", None)
+    if callable(can):
+        return bool(can("operator"))
+    role = principal.get("role") if isinstance(principal, dict) else getattr(principal, "role", None)
+    return role != "viewer"
+
+
+def require_admin(write: bool) -> Any:
+    token = bearer_token()
+    unauthenticated = ApiError(401, "unauthorized", "需要管理员 API 令牌（Authorization: Bearer）",
+                               headers={"WWW-Authenticate": "Bearer"})
+    if token is None:
+        raise unauthenticated
+    verify = _token_verifier()
+    if verify is None:
+        raise ApiError(401, "admin_auth_unavailable", "管理员令牌认证尚未启用", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        principal = verify(token)
+    except Exception:
+        log.warning("admin token verification raised; refusing", exc_info=True)
+        principal = None
+    if not principal:
+        raise unauthenticated
+    if write and not _may_write(principal):
+        raise ApiError(403, "forbidden", "只读账号无权执行此操作")
+    return principal
+
+
+def _require_host(host_id: str) -> None:
+    with runtime().sessions() as s:
+        if s.get(Host, host_id) is None:
+            raise ApiError(404, "host_not_found", "主播不存在")
+
+
+@bp.post("/v1/admin/hosts/<host_id>/bind-code")
+def issue_code(host_id: str):
+    require_admin(write=True)
+    settings = runtime().settings
+    try:
+        issued = issue_bind_code(runtime().sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
+                                 pepper=settings.secret_key)
+    except UnknownHost:
+        raise ApiError(404, "host_not_found", "主播不存在") from None
+    png, warning = None, None
+    if settings.wechat_enabled and request.args.get("image", "1") != "0":
+        try:
+            png = base64.b64encode(wxa_code_png(wechat_client(), issued)).decode("ascii")
+        except WeChatError as exc:
+            log.warning("wxa code for host %s failed: %s", host_id, type(exc).__name__)
+            warning = "小程序码生成失败，请让主播手动输入绑定码"
+    return jsonify({"host_id": host_id, "code": issued.code, "display": issued.display,
+                    "expires_at": issued.expires_at.replace(tzinfo=timezone.utc).isoformat(),
+                    "wxacode_png_base64": png, "warning": warning}), 201
+
+
+@bp.get("/v1/admin/hosts/<host_id>/binding")
+def get_binding(host_id: str):
+    require_admin(write=False)
+    _require_host(host_id)
+    return jsonify({"host_id": host_id, **binding_status(runtime().sessions, host_id)})
+
+
+@bp.delete("/v1/admin/hosts/<host_id>/binding")
+def delete_binding(host_id: str):
+    require_admin(write=True)
+    _require_host(host_id)
+    return jsonify({"host_id": host_id, "unbound": unbind_host(runtime().sessions, host_id)})

@@ -128,9 +128,9 @@ def test_boards_match_an_independent_calculation(crash_stack):
 
     # the writer dies right after its first insert (before committing): that batch is redelivered
     killed = stack.spawn("consume", LIVEBOARD_FAULT_KILL_AFTER_INSERT="1", LIVEBOARD_CONSUMER_BATCH_ROWS="9")
-    assert killed.wait(timeout=120) == -9
+    assert killed.wait(timeout=300) == -9
     writer = stack.spawn("consume", "--exit-when-idle", "3")
-    assert writer.wait(timeout=120) == 0, writer.stdout.read().decode()[-2000:]
+    assert writer.wait(timeout=300) == 0, writer.stdout.read().decode()[-2000:]
 
     registry.disqualify(stack.sessions, SLUG, "hosts", "H10", "刷单嫌疑：同一买家短时间大量下单")
     assert "更新榜单" in stack.cli("rank")

@@ -197,9 +197,9 @@ def test_redelivery_after_kill9_of_the_writer_never_double_counts(crash_stack):
     # the writer is killed (SIGKILL) right after its 1st insert, before committing: 3 times over
     for _ in range(3):
         child = stack.spawn("consume", LIVEBOARD_FAULT_KILL_AFTER_INSERT="1", LIVEBOARD_CONSUMER_BATCH_ROWS="250")
-        assert child.wait(timeout=120) == -9, child.stdout.read().decode()[-2000:]
+        assert child.wait(timeout=300) == -9, child.stdout.read().decode()[-2000:]
     child = stack.spawn("consume", "--exit-when-idle", "3", LIVEBOARD_CONSUMER_BATCH_ROWS="250")
-    assert child.wait(timeout=120) == 0, child.stdout.read().decode()[-2000:]
+    assert child.wait(timeout=300) == 0, child.stdout.read().decode()[-2000:]
     totals = stack.reconcile()
     assert totals["raw"][CAMPAIGN]["events"] == 1200
     assert totals["raw"][CAMPAIGN]["paid_fen"] == sum(e["amount_fen"] for e in events)

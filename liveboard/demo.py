@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from analytics import open_store
 from configstore import registry, snapshots
 from domain.money import format_yuan
 from configstore.db import make_engine, make_sessionmaker
-from configstore.models import WebhookSecret, WebhookSource
+from configstore.models import WebhookSource
 from configstore.participants_import import import_participants
 from configstore.sources import create_source
 from liveboard.demo_data import SHANGHAI, participants, participants_rows, sales_stream

@@ -1,6 +1,5 @@
 """Alembic environment: the URL comes from the caller (liveboard migrate), never from a file."""
 from alembic import context
-from sqlalchemy import pool
 
 import configstore.all_models  # noqa: F401  (registers every table on Base.metadata)
 from configstore.db import Base, make_engine

@@ -7,7 +7,6 @@ nothing; another host's private figures are unreachable; session_key is in no re
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys

@@ -36,12 +36,6 @@ TPL = "tpl-rank-changed-0001"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    with FakeWeChat() as wx:
-        yield wx
-
-
-@pytest.fixture
 def db(tmp_path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'wechat.db'}")
     Base.metadata.create_all(engine)

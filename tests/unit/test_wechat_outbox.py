@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from configstore.db import Base, make_engine, make_sessionmaker, transaction
+from configstore.db import make_engine, make_sessionmaker, transaction
 from tests.fakes.fake_wechat import DEFAULT_APPID, DEFAULT_SECRET, STABLE_TOKEN, SUBSCRIBE_SEND, FakeWeChat
 from wechat.adapter import WeChatClient
 from wechat.models import PushOutbox, WeChatUser, utcnow
@@ -25,21 +25,6 @@ from wechat.tokens import SharedTokenProvider
 from wechat.users import login_with_code
 
 TPL = "tpl-rank-changed-0001"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    with FakeWeChat() as wx:
-        yield wx
-
-
-@pytest.fixture
-def db_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'wechat.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return url
 
 
 @pytest.fixture

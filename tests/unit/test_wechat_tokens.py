@@ -3,31 +3,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from configstore.db import Base, make_engine, make_sessionmaker, transaction
+from configstore.db import make_engine, make_sessionmaker, transaction
 from tests.fakes.fake_wechat import DEFAULT_APPID, DEFAULT_SECRET, STABLE_TOKEN, TOKEN, FakeWeChat
 from wechat.errors import TokenUnavailable, WeChatError
 from wechat.models import WeChatAccessToken, utcnow
 from wechat.tokens import SharedTokenProvider
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    with FakeWeChat() as wx:
-        yield wx
-
-
-@pytest.fixture
-def db_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'wechat.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return url
 
 
 def process(db_url: str, fake: FakeWeChat, **kw) -> SharedTokenProvider:

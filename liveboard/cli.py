@@ -25,6 +25,19 @@ def _echo(msg: str) -> None:
     click.echo(msg)
 
 
+def _ensure_topics(settings: Settings) -> None:
+    """The sales and dead-letter topics exist before anything produces or consumes (idempotent)."""
+    from eventlog import EventLogUnavailable, open_event_log
+
+    event_log = open_event_log(settings, client_id="liveboard-topics")
+    try:
+        event_log.ensure_topics()
+    except EventLogUnavailable as exc:
+        raise click.ClickException(f"事件日志不可用，无法创建主题：{exc}")
+    finally:
+        event_log.close()
+
+
 @click.group()
 @click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
 @click.option("-v", "--verbose", is_flag=True, help="详细日志")
@@ -136,7 +149,9 @@ def serve(ctx: click.Context, port: int, host: str, workers: int, threads: int) 
     """The HTTP API under gunicorn (gthread workers), for scale-out."""
     from backend.wsgi_server import serve_gunicorn
 
-    serve_gunicorn(_settings(ctx), host=host, port=port, workers=workers, threads=threads)
+    settings = _settings(ctx)
+    _ensure_topics(settings)
+    serve_gunicorn(settings, host=host, port=port, workers=workers, threads=threads)
 
 
 @main.command()
@@ -150,6 +165,7 @@ def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
     from liveboard.services import build_writer
 
     settings = _settings(ctx)
+    _ensure_topics(settings)
     writer = build_writer(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -419,6 +435,82 @@ def import_participants_cmd(ctx: click.Context, file: Path) -> None:
     click.echo(f"已导入主播 {report.hosts} 名、企业 {report.enterprises} 家；有问题的行 {report.bad_rows} 行")
     if report.bad_rows:
         ctx.exit(1)
+
+
+@main.group()
+def awards() -> None:
+    """奖项：按数据计算名单，导出名单、证书和目标完成情况。"""
+
+
+@awards.command("compute")
+@click.option("--kind", required=True, type=click.Choice(["top_enterprises", "top_influencers", "sales_milestone",
+                                                          "station_rating"]))
+@click.option("--scope", default="year", show_default=True, type=click.Choice(["campaign", "year"]))
+@click.option("--key", "scope_key", required=True, help="活动代码或四位年份")
+@click.option("--min-net-fen", default=0, show_default=True, type=int, help="评选最低净成交额（分）")
+@click.option("--min-orders", default=0, show_default=True, type=int, help="评选最低订单数")
+@click.option("--policy", default="pay_difference", show_default=True,
+              type=click.Choice(["pay_difference", "pay_full_higher_tier"]))
+@click.pass_context
+def awards_compute(ctx: click.Context, kind: str, scope: str, scope_key: str, min_net_fen: int, min_orders: int,
+                   policy: str) -> None:
+    """计算一份奖项名单并保存为草稿（已定稿的生成新版本）；输出 JSON。"""
+    import json
+
+    from analytics import open_store
+    from configstore.db import make_engine, make_sessionmaker
+    from configstore.errors import ConfigError
+    from liveboard.awards import compute_and_store
+
+    settings = _settings(ctx)
+    sessions = make_sessionmaker(make_engine(settings.config_db_url))
+    try:
+        result = compute_and_store(sessions, open_store(settings), kind=kind, scope=scope, scope_key=scope_key,
+                                   min_net_gmv_fen=min_net_fen, min_order_count=min_orders, policy=policy)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message)
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@awards.command("export")
+@click.option("--list-id", type=int, help="名单编号：导出 .xlsx（及 --certificates 证书）")
+@click.option("--targets-year", type=int, help="导出该年度的目标完成情况 .xlsx")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="输出 .xlsx 文件")
+@click.option("--certificates", "cert_dir", type=click.Path(path_type=Path), help="每位获奖者一份 PDF 证书的目录")
+@click.pass_context
+def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | None, out: Path,
+                  cert_dir: Path | None) -> None:
+    """导出名单（.xlsx）、获奖证书（PDF）或年度目标完成情况（.xlsx）。"""
+    from configstore import awards as award_store
+    from configstore.db import make_engine, make_sessionmaker
+    from configstore.errors import ConfigError
+    from liveboard import award_exports
+
+    if (list_id is None) == (targets_year is None):
+        raise click.UsageError("请给出 --list-id 或 --targets-year 之一")
+    settings = _settings(ctx)
+    sessions = make_sessionmaker(make_engine(settings.config_db_url))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if targets_year is not None:
+        from analytics import open_store
+        from liveboard.awards import target_progress
+
+        out.write_bytes(award_exports.targets_xlsx(target_progress(sessions, open_store(settings), year=targets_year)))
+        click.echo(f"已导出 {out}")
+        return
+    try:
+        award_list = award_store.get_list(sessions, list_id)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message)
+    out.write_bytes(award_exports.award_list_xlsx(award_list))
+    click.echo(f"已导出 {out}")
+    if cert_dir is not None:
+        cert_dir.mkdir(parents=True, exist_ok=True)
+        for item in award_list["items"]:
+            if item["included"]:
+                path = cert_dir / f"certificate-{award_list['id']}-{item['participant_id']}.pdf"
+                path.write_bytes(award_exports.certificate_pdf(award_list, item))
+                click.echo(f"证书 {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -251,3 +251,19 @@ def test_event_log_down_gives_503_with_retry_after(tmp_path, request):
         assert response.json()["error"]["code"] == "event_log_unavailable"
     finally:
         stack.close()
+
+
+def test_consume_creates_missing_topics_at_start(scale_stack, kafka_service):
+    from kafka import KafkaAdminClient
+
+    stack = scale_stack
+    topic, dlq = stack.settings.sales_topic + "-fresh", stack.settings.dead_letter_topic + "-fresh"
+    stack.settings = stack.settings.with_(sales_topic=topic, dead_letter_topic=dlq)
+    child = stack.spawn("consume", "--exit-when-idle", "1")
+    assert child.wait(timeout=120) == 0, child.stdout.read().decode()[-2000:]
+    admin = KafkaAdminClient(bootstrap_servers=kafka_service.bootstrap_servers)
+    try:
+        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics([topic, dlq])}
+    finally:
+        admin.close()
+    assert described == {topic: stack.settings.topic_partitions, dlq: 1}

@@ -105,6 +105,7 @@ class Stack:
                "LIVEBOARD_CLICKHOUSE_URL": s.clickhouse_url, "LIVEBOARD_CONSUMER_GROUP": s.consumer_group,
                "LIVEBOARD_DATABASE_URL": s.config_db_url, "LIVEBOARD_CHDB_DATABASE": s.chdb_database,
                "LIVEBOARD_CONSUMER_BATCH_ROWS": str(s.consumer_batch_rows),
+               "LIVEBOARD_TOPIC_PARTITIONS": str(s.topic_partitions),
                "LIVEBOARD_CONSUMER_BATCH_MS": str(s.consumer_batch_ms)}
         if s.chdb_dir:
             env["LIVEBOARD_CHDB_DIR"] = str(s.chdb_dir)

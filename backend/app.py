@@ -14,6 +14,8 @@ from liveboard.settings import Settings
 def _blueprints() -> list:
     """Every blueprint the app serves; one line each (imported here to keep start-up cheap)."""
     from backend.admin_api import bp as admin_api
+    from backend.awards_api import bp as awards_api
+    from backend.awards_console import bp as awards_console
     from backend.console import bp as console
     from backend.openapi import bp as api_docs
     from backend.pages import bp as pages
@@ -24,9 +26,10 @@ def _blueprints() -> list:
     from miniprogram_api.mp_me import bp as mp_me
     from miniprogram_api.mp_session import bp as mp_session
     from miniprogram_api.mp_subscriptions import bp as mp_subscriptions
+    from miniprogram_api.periods import bp as periods
 
-    return [webhooks, boards, mp_session, mp_bind, mp_me, mp_subscriptions, mp_admin,
-            admin_api, api_docs, console, pages]
+    return [webhooks, boards, periods, mp_session, mp_bind, mp_me, mp_subscriptions, mp_admin,
+            admin_api, awards_api, api_docs, console, awards_console, pages]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:

@@ -42,7 +42,7 @@ def build_spec() -> dict:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=S.Error)
     by_path: dict[str, dict] = defaultdict(dict)
-    for op in operations():
+    for op in _all_operations():
         parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
                       for name in _path_params(op.path)]
         parameters += [{"in": "query", "name": name, "required": False, "schema": {"type": kind},
@@ -74,6 +74,12 @@ def build_spec() -> dict:
     for path, items in by_path.items():
         spec.path(path=path, operations=items)
     return spec.to_dict()
+
+
+def _all_operations() -> list:
+    from backend.awards_api import operations as award_operations
+
+    return operations() + award_operations()
 
 
 def _ref(spec: APISpec, schema: type) -> dict:

@@ -36,6 +36,11 @@ AUDITED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "service_stations": (frozenset(), frozenset()),
     "users": (frozenset({"password_hash"}), frozenset({"last_login_at"})),
     "api_tokens": (frozenset({"token_hash"}), frozenset({"last_used_at"})),
+    "award_lists": (frozenset(), frozenset()),
+    "award_items": (frozenset(), frozenset()),
+    "award_reviews": (frozenset(), frozenset()),
+    "station_scores": (frozenset(), frozenset()),
+    "region_targets": (frozenset(), frozenset()),
 }
 
 

@@ -437,6 +437,27 @@ def import_participants_cmd(ctx: click.Context, file: Path) -> None:
         ctx.exit(1)
 
 
+@import_group.command("targets")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", required=True, type=click.IntRange(1900, 9999), help="目标年度，例如 2026")
+@click.pass_context
+def import_targets_cmd(ctx: click.Context, file: Path, year: int) -> None:
+    """Import annual regional targets (区划代码, 年度目标(元) or target_fen) from FILE.csv or FILE.xlsx."""
+    from configstore.participants_import import read_rows
+    from configstore.targets_import import import_targets
+
+    try:
+        rows = read_rows(file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    report = import_targets(_config_sessions(_settings(ctx)), rows, year)
+    for error in report.errors:
+        click.echo(f"第 {error.row} 行 [{error.field}]：{error.message}", err=True)
+    click.echo(f"已导入 {year} 年度目标 {report.kept} 个区划；有问题的行 {report.bad_rows} 行")
+    if report.bad_rows:
+        ctx.exit(1)
+
+
 @main.group()
 def awards() -> None:
     """奖项：按数据计算名单，导出名单、证书和目标完成情况。"""

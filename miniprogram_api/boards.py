@@ -44,7 +44,8 @@ def _campaign(slug: str) -> registry.CampaignInfo:
 def _period() -> str:
     period = request.args.get("period", "campaign")
     if period not in PERIODS:
-        raise ApiError(400, "invalid_period", "period 只能是 campaign 或 today", details={"allowed": list(PERIODS)})
+        raise ApiError(400, "invalid_period", "period 只能是 campaign、today、day、week、month 或 year",
+                       details={"allowed": [*PERIODS, "day", "week", "month", "year"]})
     return period
 
 
@@ -72,6 +73,10 @@ def list_campaigns():
 
 @bp.get("/v1/campaigns/<slug>/boards")
 def boards(slug: str):
+    if request.args.get("key") or request.args.get("period") in ("day", "week", "month", "year"):
+        from miniprogram_api.periods import period_boards
+
+        return period_boards(slug)  # any period, computed on demand (miniprogram_api/periods.py)
     period = _period()
     cache_key = (id(_sessions()), slug, period)
     now = time.monotonic()

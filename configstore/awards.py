@@ -1,0 +1,358 @@
+"""Award lists in the config store: versions, the publication workflow, adjustments, review steps,
+station quality scores and regional targets.
+
+Workflow of one version: 草稿 draft → 已冻结 frozen → 公示中 notice (with its start and end dates)
+→ 已定稿 final. A frozen list can go back to draft; a list in notice can go back to draft when an
+objection needs a fix. A final list is immutable: recomputing or adjusting it creates a new
+version (draft, ``based_on_id`` = the final one), which goes through the same steps; the old final
+version stays as it was. Every change goes through the ORM, so the audit log (configstore/audit.py)
+records it with before/after in the same transaction.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from configstore.audit import current_actor
+from configstore.award_models import AwardItem, AwardList, AwardReview, RegionTarget, StationScore
+from configstore.db import transaction
+from configstore.errors import Conflict, ConfigError, NotFound
+from configstore.models import Region, ServiceStation
+from configstore.registry import SHANGHAI, _aware
+from domain.awards import MilestoneGrant
+
+KINDS = {"top_enterprises": "十佳电商企业", "top_influencers": "十大电商达人",
+         "sales_milestone": "电商企业年度销售额首次突破奖励", "station_rating": "电商服务站点评定"}
+SCOPES = {"campaign": "活动", "year": "年度"}
+STATES = ("draft", "frozen", "notice", "final")
+STATE_NAMES_ZH = {"draft": "草稿", "frozen": "已冻结", "notice": "公示中", "final": "已定稿"}
+TRANSITIONS = {"draft": ("frozen",), "frozen": ("draft", "notice"), "notice": ("draft", "final"), "final": ()}
+REVIEW_STEPS = ("county_prereview", "prefecture_office", "expert_review", "government_approval")
+REVIEW_STEP_NAMES_ZH = {"county_prereview": "县级初审", "prefecture_office": "州商务局审核",
+                        "expert_review": "专家评审", "government_approval": "州政府审定"}
+DECISIONS = {"approved": "通过", "rejected": "不通过"}
+
+
+def shanghai_today() -> date:
+    return datetime.now(timezone.utc).astimezone(SHANGHAI).date()
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    return _aware(value).isoformat() if isinstance(value, datetime) else value.isoformat()
+
+
+def _review_dict(review: AwardReview) -> dict:
+    return {"step": review.step, "step_name": REVIEW_STEP_NAMES_ZH[review.step], "decision": review.decision,
+            "decision_name": DECISIONS[review.decision], "reviewer": review.reviewer, "note": review.note,
+            "at": _iso(review.at)}
+
+
+def _item_dict(item: AwardItem) -> dict:
+    return {"id": item.id, "position": item.position, "participant_id": item.participant_id, "name": item.name,
+            "category": item.category, "amount_fen": item.amount_fen, "metric_fen": item.metric_fen,
+            "detail": item.detail, "included": item.included, "adjusted": item.adjusted,
+            "adjustment_reason": item.adjustment_reason, "adjusted_by": item.adjusted_by,
+            "reviews": [_review_dict(r) for r in item.reviews]}
+
+
+def list_dict(row: AwardList, *, items: bool = True) -> dict:
+    data = {"id": row.id, "kind": row.kind, "kind_name": KINDS[row.kind], "scope": row.scope,
+            "scope_name": SCOPES[row.scope], "scope_key": row.scope_key, "version": row.version, "state": row.state,
+            "state_name": STATE_NAMES_ZH[row.state], "params": row.params, "notice_start": _iso(row.notice_start),
+            "notice_end": _iso(row.notice_end), "based_on_id": row.based_on_id, "computed_at": _iso(row.computed_at),
+            "created_by": row.created_by, "frozen_at": _iso(row.frozen_at), "finalized_at": _iso(row.finalized_at)}
+    if items:
+        data["items"] = [_item_dict(i) for i in row.items]
+        data["total_fen"] = sum(i.amount_fen for i in row.items if i.included)
+    return data
+
+
+def _validate_scope(kind: str, scope: str, scope_key: str) -> None:
+    if kind not in KINDS:
+        raise ConfigError("invalid_award_kind", f"奖项类型只能是 {', '.join(KINDS)}")
+    if scope not in SCOPES:
+        raise ConfigError("invalid_award_scope", "奖项范围只能是 campaign（活动）或 year（年度）")
+    if kind in ("sales_milestone", "station_rating") and scope != "year":
+        raise ConfigError("invalid_award_scope", f"{KINDS[kind]}按年度评定，范围只能是 year")
+    if scope == "year" and not (scope_key.isdigit() and len(scope_key) == 4):
+        raise ConfigError("invalid_award_scope", "年度范围的 key 应为四位年份，例如 2026")
+
+
+def _latest(session: Session, kind: str, scope: str, scope_key: str) -> AwardList | None:
+    return session.scalar(select(AwardList).where(AwardList.kind == kind, AwardList.scope == scope,
+                                                  AwardList.scope_key == scope_key)
+                          .order_by(AwardList.version.desc()).limit(1))
+
+
+def _new_item(position: int, data: dict) -> AwardItem:
+    return AwardItem(position=position, participant_id=data["participant_id"], name=data["name"],
+                     category=data.get("category", ""), amount_fen=int(data.get("amount_fen", 0)),
+                     metric_fen=int(data.get("metric_fen", 0)), detail=data.get("detail", {}), included=True,
+                     adjusted=False)
+
+
+def save_computed(factory: sessionmaker[Session], *, kind: str, scope: str, scope_key: str, items: Iterable[dict],
+                  params: dict[str, Any]) -> dict:
+    """Store a computation: replaces the items of the current draft, or starts version 1, or (after
+    a final version) a new draft version. A frozen list or one in notice is not recomputed."""
+    _validate_scope(kind, scope, scope_key)
+    items = list(items)
+    with transaction(factory) as session:
+        current = _latest(session, kind, scope, scope_key)
+        if current is not None and current.state in ("frozen", "notice"):
+            raise Conflict("award_list_locked", f"{KINDS[kind]}第 {current.version} 版"
+                                                f"{STATE_NAMES_ZH[current.state]}，不能重新计算；请先退回草稿")
+        if current is not None and current.state == "draft":
+            row = current
+            for old in list(row.items):
+                session.delete(old)
+            session.flush()
+            row.params, row.computed_at = params, datetime.now(timezone.utc)
+        else:
+            row = AwardList(kind=kind, scope=scope, scope_key=scope_key,
+                            version=(current.version + 1) if current else 1, state="draft", params=params,
+                            based_on_id=current.id if current else None, created_by=current_actor(),
+                            computed_at=datetime.now(timezone.utc))
+            session.add(row)
+        session.flush()
+        for position, data in enumerate(items, start=1):
+            item = _new_item(position, data)
+            item.list_id = row.id
+            session.add(item)
+        session.flush()
+        session.refresh(row)
+        return list_dict(row)
+
+
+def _get(session: Session, list_id: int) -> AwardList:
+    row = session.get(AwardList, list_id)
+    if row is None:
+        raise NotFound("award_list_not_found", f"奖项名单 {list_id} 不存在")
+    return row
+
+
+def get_list(factory: sessionmaker[Session], list_id: int) -> dict:
+    with factory() as session:
+        return list_dict(_get(session, list_id))
+
+
+def list_lists(factory: sessionmaker[Session], *, kind: str | None = None, scope: str | None = None,
+               scope_key: str | None = None) -> list[dict]:
+    query = select(AwardList).order_by(AwardList.kind, AwardList.scope, AwardList.scope_key, AwardList.version)
+    for column, value in ((AwardList.kind, kind), (AwardList.scope, scope), (AwardList.scope_key, scope_key)):
+        if value:
+            query = query.where(column == value)
+    with factory() as session:
+        return [list_dict(r, items=False) for r in session.scalars(query).all()]
+
+
+def transition(factory: sessionmaker[Session], list_id: int, to_state: str, *, notice_start: date | None = None,
+               notice_end: date | None = None, today: date | None = None) -> dict:
+    today = today or shanghai_today()
+    with transaction(factory) as session:
+        row = _get(session, list_id)
+        if to_state not in TRANSITIONS.get(row.state, ()):
+            allowed = "、".join(STATE_NAMES_ZH[s] for s in TRANSITIONS.get(row.state, ())) or "无"
+            raise Conflict("invalid_transition",
+                           f"奖项名单不能从“{STATE_NAMES_ZH[row.state]}”改为“{STATE_NAMES_ZH.get(to_state, to_state)}”"
+                           f"（可改为：{allowed}）")
+        if to_state == "notice":
+            if notice_start is None or notice_end is None:
+                raise ConfigError("notice_dates_required", "进入公示须填写公示开始和结束日期")
+            if notice_end < notice_start:
+                raise ConfigError("invalid_notice_dates", "公示结束日期不能早于开始日期")
+            row.notice_start, row.notice_end = notice_start, notice_end
+        if to_state == "final":
+            if today <= row.notice_end:
+                raise Conflict("notice_not_over", f"公示期至 {row.notice_end.isoformat()} 止，公示期满后才能定稿")
+            blocked = [i.name for i in row.items if i.included
+                       and any(r.decision == "rejected" for r in i.reviews)]
+            if blocked:
+                raise Conflict("rejected_in_review", f"以下获奖者有评审未通过，请先调整名单：{'、'.join(blocked)}")
+            row.finalized_at = datetime.now(timezone.utc)
+        if to_state == "frozen":
+            row.frozen_at = datetime.now(timezone.utc)
+        if to_state == "draft":
+            row.frozen_at, row.notice_start, row.notice_end = None, None, None
+        row.state = to_state
+        session.flush()
+        return list_dict(row)
+
+
+def adjust(factory: sessionmaker[Session], list_id: int, participant_id: str, *, reason: str,
+           amount_fen: int | None = None, included: bool | None = None, name: str | None = None,
+           category: str | None = None) -> dict:
+    """An admin's manual change to one line (or a new line when participant_id is not on the list).
+    A reason is required; the line shows as adjusted. On a final list this creates a new draft
+    version carrying the change: the final version itself never changes."""
+    if not (reason or "").strip():
+        raise ConfigError("reason_required", "人工调整必须填写原因")
+    if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0):
+        raise ConfigError("invalid_amount", "奖励金额应为不小于 0 的整数（分）")
+    with transaction(factory) as session:
+        row = _get(session, list_id)
+        if row.state in ("frozen", "notice"):
+            raise Conflict("award_list_locked",
+                           f"名单{STATE_NAMES_ZH[row.state]}，不能调整；请先退回草稿")
+        if row.state == "final":
+            latest = _latest(session, row.kind, row.scope, row.scope_key)
+            if latest.id != row.id:
+                raise Conflict("award_list_superseded", f"该名单已有第 {latest.version} 版，请在最新版本上调整")
+            copy = AwardList(kind=row.kind, scope=row.scope, scope_key=row.scope_key, version=row.version + 1,
+                             state="draft", params=dict(row.params), based_on_id=row.id, created_by=current_actor(),
+                             computed_at=row.computed_at)
+            session.add(copy)
+            session.flush()
+            for old in row.items:
+                session.add(AwardItem(list_id=copy.id, position=old.position, participant_id=old.participant_id,
+                                      name=old.name, category=old.category, amount_fen=old.amount_fen,
+                                      metric_fen=old.metric_fen, detail=dict(old.detail), included=old.included,
+                                      adjusted=old.adjusted, adjustment_reason=old.adjustment_reason,
+                                      adjusted_by=old.adjusted_by))
+            session.flush()
+            session.refresh(copy)
+            row = copy
+        item = next((i for i in row.items if i.participant_id == participant_id), None)
+        if item is None:
+            if not (name or "").strip():
+                raise ConfigError("name_required", f"{participant_id} 不在名单上；新增获奖者须填写名称")
+            item = AwardItem(list_id=row.id, position=max((i.position for i in row.items), default=0) + 1,
+                             participant_id=participant_id, name=name.strip(), category=category or "",
+                             amount_fen=amount_fen or 0, metric_fen=0, detail={"added_manually": True},
+                             included=True if included is None else included)
+            session.add(item)
+        else:
+            if amount_fen is not None:
+                item.amount_fen = amount_fen
+            if included is not None:
+                item.included = included
+            if name:
+                item.name = name.strip()
+            if category is not None:
+                item.category = category
+        item.adjusted, item.adjustment_reason, item.adjusted_by = True, reason.strip(), current_actor()
+        session.flush()
+        session.refresh(row)
+        return list_dict(row)
+
+
+def record_review(factory: sessionmaker[Session], list_id: int, participant_id: str, *, step: str, decision: str,
+                  note: str = "", at: datetime | None = None) -> dict:
+    """Record one review step on one award, by the acting user, in the order of the seeds."""
+    if step not in REVIEW_STEPS:
+        raise ConfigError("invalid_review_step", "评审环节只能是：" + "、".join(
+            f"{s}（{REVIEW_STEP_NAMES_ZH[s]}）" for s in REVIEW_STEPS))
+    if decision not in DECISIONS:
+        raise ConfigError("invalid_decision", "评审结论只能是 approved（通过）或 rejected（不通过）")
+    with transaction(factory) as session:
+        row = _get(session, list_id)
+        if row.state == "final":
+            raise Conflict("award_list_final", "名单已定稿，不能再修改")
+        item = next((i for i in row.items if i.participant_id == participant_id), None)
+        if item is None:
+            raise NotFound("award_item_not_found", f"{participant_id} 不在该名单上")
+        done = {r.step: r for r in item.reviews}
+        if step in done:
+            raise Conflict("review_step_done", f"{item.name}的“{REVIEW_STEP_NAMES_ZH[step]}”已于"
+                                               f"{_iso(done[step].at)}由{done[step].reviewer}记录")
+        index = REVIEW_STEPS.index(step)
+        for earlier in REVIEW_STEPS[:index]:
+            if earlier not in done:
+                raise Conflict("review_out_of_order", f"请先完成“{REVIEW_STEP_NAMES_ZH[earlier]}”，"
+                                                      f"再记录“{REVIEW_STEP_NAMES_ZH[step]}”")
+            if done[earlier].decision == "rejected":
+                raise Conflict("review_rejected_earlier", f"“{REVIEW_STEP_NAMES_ZH[earlier]}”未通过，不能进入下一环节")
+        session.add(AwardReview(item_id=item.id, step=step, decision=decision, reviewer=current_actor(),
+                                note=note or "", at=at or datetime.now(timezone.utc)))
+        session.flush()
+        session.refresh(item)
+        return _item_dict(item)
+
+
+def latest_final(factory: sessionmaker[Session], kind: str, scope: str, scope_key: str) -> dict | None:
+    with factory() as session:
+        row = session.scalar(select(AwardList).where(AwardList.kind == kind, AwardList.scope == scope,
+                                                     AwardList.scope_key == scope_key, AwardList.state == "final")
+                             .order_by(AwardList.version.desc()).limit(1))
+        return list_dict(row) if row else None
+
+
+def milestone_grants(factory: sessionmaker[Session]) -> list[MilestoneGrant]:
+    """Grants already made: the included, paid lines of the latest final milestone list of each year."""
+    with factory() as session:
+        years = session.scalars(select(AwardList.scope_key).where(AwardList.kind == "sales_milestone",
+                                                                 AwardList.state == "final").distinct()).all()
+    grants = []
+    for year in sorted(years):
+        final = latest_final(factory, "sales_milestone", "year", year)
+        for item in final["items"]:
+            tier = item["detail"].get("tier")
+            if item["included"] and item["amount_fen"] > 0 and tier:
+                grants.append(MilestoneGrant(item["participant_id"], int(year), int(tier), item["amount_fen"]))
+    return grants
+
+
+# -- station quality scores ---------------------------------------------------------------------------
+def parse_score(value: Any) -> Decimal:
+    try:
+        score = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ConfigError("invalid_quality_score", "服务质量评分应为 0–100 的数字") from None
+    if not score.is_finite() or not Decimal(0) <= score <= Decimal(100) or score.as_tuple().exponent < -2:
+        raise ConfigError("invalid_quality_score", "服务质量评分应为 0–100 的数字，最多两位小数")
+    return score
+
+
+def set_station_score(factory: sessionmaker[Session], station_id: int, year: int, quality_score: Any,
+                      volume_fen: int | None = None) -> dict:
+    score = parse_score(quality_score)
+    if volume_fen is not None and (isinstance(volume_fen, bool) or not isinstance(volume_fen, int) or volume_fen < 0):
+        raise ConfigError("invalid_volume", "交易额应为不小于 0 的整数（分）")
+    with transaction(factory) as session:
+        station = session.get(ServiceStation, station_id)
+        if station is None:
+            raise NotFound("station_not_found", f"服务站点 {station_id} 不存在")
+        row = session.scalar(select(StationScore).where(StationScore.station_id == station_id,
+                                                        StationScore.year == year))
+        if row is None:
+            row = StationScore(station_id=station_id, year=year, quality_score=str(score), volume_fen=volume_fen)
+            session.add(row)
+        else:
+            row.quality_score, row.volume_fen = str(score), volume_fen
+        session.flush()
+        return {"station_id": station_id, "year": year, "quality_score": row.quality_score,
+                "volume_fen": row.volume_fen}
+
+
+def station_scores(factory: sessionmaker[Session], year: int) -> dict[int, tuple[Decimal, int | None]]:
+    with factory() as session:
+        rows = session.scalars(select(StationScore).where(StationScore.year == year)).all()
+        return {r.station_id: (Decimal(r.quality_score), r.volume_fen) for r in rows}
+
+
+# -- regional targets -----------------------------------------------------------------------------------
+def set_target(factory: sessionmaker[Session], region_code: str, year: int, annual_target_fen: int) -> dict:
+    if isinstance(annual_target_fen, bool) or not isinstance(annual_target_fen, int) or annual_target_fen <= 0:
+        raise ConfigError("invalid_target", "年度目标应为大于 0 的整数（分）")
+    with transaction(factory) as session:
+        if session.get(Region, region_code) is None:
+            raise NotFound("unknown_region", f"区划 {region_code} 不存在")
+        row = session.scalar(select(RegionTarget).where(RegionTarget.region_code == region_code,
+                                                        RegionTarget.year == year))
+        if row is None:
+            session.add(RegionTarget(region_code=region_code, year=year, annual_target_fen=annual_target_fen))
+        else:
+            row.annual_target_fen = annual_target_fen
+        return {"region_code": region_code, "year": year, "annual_target_fen": annual_target_fen}
+
+
+def targets(factory: sessionmaker[Session], year: int) -> dict[str, int]:
+    with factory() as session:
+        return dict(session.execute(select(RegionTarget.region_code, RegionTarget.annual_target_fen)
+                                    .where(RegionTarget.year == year)).all())

@@ -57,7 +57,7 @@ def totals_by_dimension(store: AnalyticsStore, *, dimension: str, first_day: dat
     rows = store.query(
         f"""
         SELECT {dimension} AS value, sum(paid_fen) - sum(refunded_fen), sum(paid_fen), sum(refunded_fen),
-               sum(order_count), sum(refund_count), sum(units), toInt64(uniqMerge(buyers)), maxMerge(last_event_at)
+               sum(order_count), sum(refund_count), sum(units), toInt64(uniqHLL12Merge(buyers)), maxMerge(last_event_at)
         FROM {{db}}.sales_daily
         WHERE {_where(campaign, None)}
         GROUP BY value

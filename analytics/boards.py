@@ -74,7 +74,7 @@ def distinct_buyers(store: AnalyticsStore, *, campaign: str, board: str, first_d
     account_keys = [f"{p}|{a}" for (p, a), owner in attribution.accounts.items() if owner in wanted]
     rows = store.query(
         f"""
-        SELECT {participant_expr(column)} AS participant, toInt64(uniqMerge(buyers))
+        SELECT {participant_expr(column)} AS participant, toInt64(uniqHLL12Merge(buyers))
         FROM {{db}}.sales_daily
         WHERE campaign = %(campaign)s AND day >= %(first_day)s AND day <= %(last_day)s
           AND ({column} IN %(wanted_ids)s OR concat(platform, '|', {column}) IN %(wanted_keys)s)

@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS {db}.sales_daily
     order_count   Int64,
     refund_count  Int64,
     units         Int64,
-    buyers        AggregateFunction(uniq, String),
+    -- uniqHLL12: a fixed ~2.5 KB state, exact up to 16 buyers; plain uniq keeps up to 65,536
+    -- hashes per row, and merging those states dominated the ranking job at 100M events
+    buyers        AggregateFunction(uniqHLL12, String),
     last_event_at AggregateFunction(max, DateTime('UTC'))
 )
 ENGINE = SummingMergeTree()
@@ -71,7 +73,7 @@ SELECT
     toInt64(countIf(type = 'order.paid')) AS order_count,
     toInt64(countIf(type = 'order.refunded')) AS refund_count,
     sumIf(quantity, type = 'order.paid') - sumIf(quantity, type = 'order.refunded') AS units,
-    uniqStateIf(buyer, type = 'order.paid' AND buyer != '') AS buyers,
+    uniqHLL12StateIf(buyer, type = 'order.paid' AND buyer != '') AS buyers,
     maxState(occurred_at) AS last_event_at
 FROM {db}.sales_events
 WHERE type IN ('order.paid', 'order.refunded')

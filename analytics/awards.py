@@ -9,43 +9,10 @@ from __future__ import annotations
 from datetime import date, timezone
 
 from analytics.base import AnalyticsStore
-from analytics.boards import BOARD_COLUMNS, Attribution, participant_expr
+from analytics.boards import window_filter
 from domain.ranking import ParticipantTotals
 
 DIMENSIONS = ("county", "category", "platform")
-
-
-def _where(campaign: str | None, counties: tuple[str, ...] | None) -> str:
-    clauses = ["day >= %(first_day)s", "day <= %(last_day)s"]
-    if campaign is not None:
-        clauses.append("campaign = %(campaign)s")
-    if counties is not None:
-        clauses.append("county IN %(counties)s")
-    return " AND ".join(clauses)
-
-
-def totals_by_participant(store: AnalyticsStore, *, board: str, first_day: date, last_day: date,
-                          attribution: Attribution, campaign: str | None = None,
-                          counties: tuple[str, ...] | None = None) -> list[ParticipantTotals]:
-    """Per participant totals over [first_day, last_day]; one campaign or all (campaign=None);
-    optionally only sales of products from the given counties. Unattributed comes back as id ""."""
-    column = BOARD_COLUMNS[board]
-    rows = store.query(
-        f"""
-        SELECT {participant_expr(column)} AS participant,
-               sum(paid_fen) - sum(refunded_fen) AS net_gmv_fen,
-               sum(paid_fen), sum(refunded_fen), sum(order_count), sum(refund_count), sum(units),
-               maxMerge(last_event_at)
-        FROM {{db}}.sales_daily
-        WHERE {_where(campaign, counties)}
-        GROUP BY participant
-        """,
-        {"campaign": campaign, "first_day": first_day, "last_day": last_day,
-         "counties": tuple(counties or ("",)), **attribution.params()},
-    )
-    return [ParticipantTotals(pid, int(net), int(paid), int(refunded), int(orders), int(refunds), int(units), 0,
-                              reached.astimezone(timezone.utc))
-            for pid, net, paid, refunded, orders, refunds, units, reached in rows]
 
 
 def totals_by_dimension(store: AnalyticsStore, *, dimension: str, first_day: date, last_day: date,
@@ -59,7 +26,7 @@ def totals_by_dimension(store: AnalyticsStore, *, dimension: str, first_day: dat
         SELECT {dimension} AS value, sum(paid_fen) - sum(refunded_fen), sum(paid_fen), sum(refunded_fen),
                sum(order_count), sum(refund_count), sum(units), toInt64(uniqHLL12Merge(buyers)), maxMerge(last_event_at)
         FROM {{db}}.sales_daily
-        WHERE {_where(campaign, None)}
+        WHERE {window_filter(campaign)}
         GROUP BY value
         """,
         {"campaign": campaign, "first_day": first_day, "last_day": last_day},

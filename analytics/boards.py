@@ -39,9 +39,22 @@ def participant_expr(column: str) -> str:
             f"transform({column}, %(ids)s, %(ids)s, ''))")
 
 
-def participant_totals(store: AnalyticsStore, *, campaign: str, board: str, first_day: date, last_day: date,
-                       attribution: Attribution) -> list[ParticipantTotals]:
-    """Totals per participant; the unattributed remainder comes back under participant id "".
+def window_filter(campaign: str | None, counties: tuple[str, ...] | None = None) -> str:
+    """WHERE for a day window, one campaign or all (None), optionally products of some counties."""
+    clauses = ["day >= %(first_day)s", "day <= %(last_day)s"]
+    if campaign is not None:
+        clauses.append("campaign = %(campaign)s")
+    if counties is not None:
+        clauses.append("county IN %(counties)s")
+    return " AND ".join(clauses)
+
+
+def participant_totals(store: AnalyticsStore, *, board: str, first_day: date, last_day: date,
+                       attribution: Attribution, campaign: str | None = None,
+                       counties: tuple[str, ...] | None = None) -> list[ParticipantTotals]:
+    """Totals per participant over [first_day, last_day], for one campaign or all (None), optionally
+    only sales of products from the given counties. The unattributed remainder comes back under
+    participant id "".
 
     Distinct buyers are left at 0 here: merging uniq states is the expensive part of the query
     and only the shown top ten need them (see `distinct_buyers`).
@@ -54,12 +67,14 @@ def participant_totals(store: AnalyticsStore, *, campaign: str, board: str, firs
                sum(paid_fen), sum(refunded_fen), sum(order_count), sum(refund_count), sum(units),
                maxMerge(last_event_at)
         FROM {{db}}.sales_daily
-        WHERE campaign = %(campaign)s AND day >= %(first_day)s AND day <= %(last_day)s
+        WHERE {window_filter(campaign, counties)}
         GROUP BY participant
         """,
-        {"campaign": campaign, "first_day": first_day, "last_day": last_day, **attribution.params()},
+        {"campaign": campaign, "first_day": first_day, "last_day": last_day,
+         "counties": tuple(counties or ("",)), **attribution.params()},
     )
-    return [ParticipantTotals(pid, net, paid, refunded, orders, refunds, units, 0, reached.astimezone(timezone.utc))
+    return [ParticipantTotals(pid, int(net), int(paid), int(refunded), int(orders), int(refunds), int(units), 0,
+                              reached.astimezone(timezone.utc))
             for pid, net, paid, refunded, orders, refunds, units, reached in rows]
 
 

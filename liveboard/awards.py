@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from analytics.awards import net_by_county, totals_by_participant
+from analytics.awards import net_by_county
+from analytics.boards import participant_totals
 from configstore import awards as store_awards
 from configstore import places, registry
 from domain.awards import (MILESTONE_TIERS, XIANGXI_COUNTY_CODES, CandidateFacts, EnterpriseYearSales,
@@ -78,7 +79,7 @@ def compute_selection(sessions: sessionmaker[Session], store, *, kind: str, scop
         period = year_period(_year(scope_key))
         first, last, campaign_slug, campaign_name = period.first_day, period.last_day, None, None
     attribution = registry.attribution(sessions, board)
-    totals = [t for t in totals_by_participant(store, board=board, first_day=first, last_day=last,
+    totals = [t for t in participant_totals(store, board=board, first_day=first, last_day=last,
                                                attribution=attribution, campaign=campaign_slug) if t.participant_id]
     ranking = rank_participants(totals, names=registry.names(sessions, board), limit=None)
     counties = registry.counties(sessions, board)
@@ -103,7 +104,7 @@ def compute_selection(sessions: sessionmaker[Session], store, *, kind: str, scop
 
 def enterprise_year_sales(sessions, store, year: int) -> list[EnterpriseYearSales]:
     period = year_period(year)
-    totals = totals_by_participant(store, board="enterprises", first_day=period.first_day, last_day=period.last_day,
+    totals = participant_totals(store, board="enterprises", first_day=period.first_day, last_day=period.last_day,
                                    attribution=registry.attribution(sessions, "enterprises"), counties=XIANGXI_CODES)
     tax = _tax(sessions)
     return [EnterpriseYearSales(t.participant_id, year, t.net_gmv_fen, bool(tax.get(t.participant_id)))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from configstore.audit import current_actor
 from configstore.award_models import AwardItem, AwardList, AwardReview, RegionTarget, StationScore
 from configstore.db import transaction
-from configstore.errors import Conflict, ConfigError, NotFound
+from configstore.errors import Conflict, ConfigError, NotFound, require_transition
 from configstore.models import Region, ServiceStation
 from configstore.registry import SHANGHAI, _aware
 from domain.awards import MilestoneGrant
@@ -157,11 +157,7 @@ def transition(factory: sessionmaker[Session], list_id: int, to_state: str, *, n
     today = today or shanghai_today()
     with transaction(factory) as session:
         row = _get(session, list_id)
-        if to_state not in TRANSITIONS.get(row.state, ()):
-            allowed = "、".join(STATE_NAMES_ZH[s] for s in TRANSITIONS.get(row.state, ())) or "无"
-            raise Conflict("invalid_transition",
-                           f"奖项名单不能从“{STATE_NAMES_ZH[row.state]}”改为“{STATE_NAMES_ZH.get(to_state, to_state)}”"
-                           f"（可改为：{allowed}）")
+        require_transition(TRANSITIONS, STATE_NAMES_ZH, "奖项名单", row.state, to_state)
         if to_state == "notice":
             if notice_start is None or notice_end is None:
                 raise ConfigError("notice_dates_required", "进入公示须填写公示开始和结束日期")

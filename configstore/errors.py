@@ -22,3 +22,13 @@ class NotFound(ConfigError):
 class Conflict(ConfigError):
     def __init__(self, code: str, message: str):
         super().__init__(code, message, status=409)
+
+
+def require_transition(transitions: dict[str, tuple[str, ...]], names_zh: dict[str, str], subject_zh: str,
+                       current: str, target: str) -> None:
+    """Refuse a state change the state machine does not allow, naming the allowed ones in Chinese."""
+    allowed = transitions.get(current, ())
+    if target not in allowed:
+        allowed_zh = "、".join(names_zh[s] for s in allowed) or "无"
+        raise Conflict("invalid_transition", f"{subject_zh}不能从“{names_zh.get(current, current)}”改为"
+                                             f"“{names_zh.get(target, target)}”（可改为：{allowed_zh}）")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.boards import Attribution
 from configstore.db import transaction
-from configstore.errors import Conflict, ConfigError, NotFound
+from configstore.errors import Conflict, ConfigError, NotFound, require_transition
 from configstore.models import Campaign, Disqualification, Enterprise, EnterpriseAccount, Host, HostAccount
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -158,11 +158,7 @@ def update_campaign(factory: sessionmaker[Session], slug: str, *, name: str | No
 def transition_campaign(factory: sessionmaker[Session], slug: str, to_status: str) -> CampaignInfo:
     with transaction(factory) as session:
         campaign = _get_campaign(session, slug)
-        if to_status not in TRANSITIONS.get(campaign.status, ()):
-            allowed = "、".join(STATUS_NAMES_ZH[s] for s in TRANSITIONS.get(campaign.status, ())) or "无"
-            raise Conflict("invalid_transition",
-                           f"活动状态不能从“{STATUS_NAMES_ZH.get(campaign.status, campaign.status)}”改为"
-                           f"“{STATUS_NAMES_ZH.get(to_status, to_status)}”（可改为：{allowed}）")
+        require_transition(TRANSITIONS, STATUS_NAMES_ZH, "活动状态", campaign.status, to_status)
         campaign.status = to_status
         session.flush()
         return _info(campaign)

@@ -53,8 +53,31 @@ class KafkaEventLog:
                     admin.create_topics(missing, timeout_ms=15000)
                 except TopicAlreadyExistsError:
                     pass  # another process won the race
+            self._wait_for_leaders(admin, [t.name for t in wanted])
         finally:
             admin.close()
+
+    @staticmethod
+    def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], timeout_s: float = 15.0) -> None:
+        # A consumer that joins its group before the new topic's metadata has spread gets no
+        # partitions and, with the default 5-minute metadata age, keeps none: wait until every
+        # partition has a leader so the first join already sees them.
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                described = admin.describe_topics(topics)
+                ready = all(
+                    t.get("error_code", 0) == 0 and t.get("partitions")
+                    and all(p.get("error_code", 0) == 0 and p.get("leader_id", -1) >= 0 for p in t["partitions"])
+                    for t in described
+                )
+            except KafkaError:
+                ready = False
+            if ready:
+                return
+            if time.monotonic() > deadline:
+                raise EventLogUnavailable(f"kafka: topics {topics} have no partition leaders after {timeout_s:.0f}s")
+            time.sleep(0.1)
 
     # -- producing ------------------------------------------------------------------------
     def _get_producer(self) -> KafkaProducer:
@@ -138,6 +161,8 @@ class KafkaLogConsumer:
             max_poll_interval_ms=600000,  # ClickHouse outages are waited out inside one poll cycle
             session_timeout_ms=10000,
             heartbeat_interval_ms=3000,
+            # Notice partitions added (or a topic created) after joining within seconds, not 5 minutes.
+            metadata_max_age_ms=10000,
         )
 
     def poll(self, max_records: int, timeout_ms: int) -> list[Consumed]:

@@ -8,6 +8,10 @@
   which carry no ambient credential, are never asked for a token.
 - API: `Authorization: Bearer lbt_...` on /v1/admin; no session cookie is accepted there.
 - Login attempts: Flask-Limiter; failed attempts count, per IP and per user name.
+- Webhooks: Flask-Limiter, per source and client IP (LIVEBOARD_WEBHOOK_RATE_LIMIT); a 429 is a JSON
+  error with Retry-After, and nothing of a refused request reaches the event log.
+Counters live in the config store by default (configstore/ratelimit.py), so every process counts
+against the same limit.
 """
 from __future__ import annotations
 
@@ -25,11 +29,12 @@ from configstore import accounts
 from configstore.accounts import UserInfo
 from configstore.audit import acting_as
 from configstore.errors import ConfigError
+import configstore.ratelimit  # noqa: F401  (registers the liveboard+configstore:// storage)
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# memory:// counts per process; LIVEBOARD_RATELIMIT_STORAGE_URI points several processes at one store.
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+# The storage comes from Settings.ratelimit_storage_uri at init_app (config store by default).
+limiter = Limiter(key_func=get_remote_address)
 
 LOGIN_LIMIT_PER_IP = "20 per minute"
 LOGIN_LIMIT_PER_USER = "5 per minute"
@@ -70,7 +75,10 @@ def init_auth(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # the console turns it on for itself (see console.py)
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_HEADERS_ENABLED=False,
+        RATELIMIT_HEADERS_ENABLED=True,  # Retry-After on a 429, remaining budget for machines
+        # A counter store that is down must not turn sales away: limits lapse, requests pass.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     login_manager.login_view = "console.login"
     login_manager.login_message = "请先登录"
@@ -78,6 +86,24 @@ def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    _limit_webhooks()
+
+
+def _webhook_limit() -> str:
+    return current_app.extensions["liveboard"].settings.webhook_rate_limit
+
+
+def _limit_webhooks() -> None:
+    """Per source and client IP. The limiter is one per process (as the decorators need), so this
+    registers once, and the limit itself is read from the serving app's settings per request."""
+    from backend.webhooks import bp as webhooks
+
+    if getattr(webhooks, "_liveboard_rate_limited", False):
+        return
+    limiter.limit(lambda: _webhook_limit() or "1 per second",
+                  key_func=lambda: f"webhook:{(request.view_args or {}).get('source_name')}:{get_remote_address()}",
+                  exempt_when=lambda: not _webhook_limit())(webhooks)
+    webhooks._liveboard_rate_limited = True
 
 
 def log_in(info: UserInfo) -> None:

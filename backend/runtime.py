@@ -70,6 +70,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, event_log: EventLog | None = None) -> "Runtime":
+        settings = settings.with_secret_key()
         engine = make_engine(settings.config_db_url)
         sessions = make_sessionmaker(engine)
         return cls(settings=settings, engine=engine, sessions=sessions, sources=SourceCache(sessions),

@@ -110,27 +110,16 @@ def scale_settings(services: Services, *, suffix: str, tag: str, config_db_url: 
     base = dict(data_dir=data_dir, event_log="kafka", store="clickhouse",
                 kafka_bootstrap=services.kafka.bootstrap_servers, sales_topic=f"{name}-sales",
                 dead_letter_topic=f"{name}-dlq", clickhouse_url=services.clickhouse.url_for(name),
-                database_url=config_db_url, consumer_group=f"{name}-writer")
+                database_url=config_db_url, consumer_group=f"{name}-writer",
+                # counted on every request (so its cost is in the figures) but never reached
+                webhook_rate_limit="100000000 per minute")
     base.update(overrides)
     return Settings(**base)
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """LIVEBOARD_* for a child process running the same deployment."""
-    s = settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEBOARD_")}
-    env.update({
-        "LIVEBOARD_DATA_DIR": str(s.data_dir), "LIVEBOARD_EVENT_LOG": s.event_log, "LIVEBOARD_STORE": s.store,
-        "LIVEBOARD_KAFKA_BOOTSTRAP": s.kafka_bootstrap, "LIVEBOARD_SALES_TOPIC": s.sales_topic,
-        "LIVEBOARD_DEAD_LETTER_TOPIC": s.dead_letter_topic, "LIVEBOARD_TOPIC_PARTITIONS": str(s.topic_partitions),
-        "LIVEBOARD_CLICKHOUSE_URL": s.clickhouse_url, "LIVEBOARD_CONSUMER_GROUP": s.consumer_group,
-        "LIVEBOARD_DATABASE_URL": s.config_db_url, "LIVEBOARD_CONSUMER_BATCH_ROWS": str(s.consumer_batch_rows),
-        "LIVEBOARD_CONSUMER_BATCH_MS": str(s.consumer_batch_ms),
-        "LIVEBOARD_RANKING_INTERVAL_SECONDS": str(s.ranking_interval_seconds),
-        "LIVEBOARD_SECRET_KEY": "bench-only",
-    })
-    env.update(extra)
-    return env
+    return settings.to_env(LIVEBOARD_SECRET_KEY=settings.secret_key or "bench-only", **extra)
 
 
 # --------------------------------------------------------------------------------------------

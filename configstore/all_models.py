@@ -4,3 +4,4 @@ import configstore.audit  # noqa: F401
 import configstore.models  # noqa: F401
 import wechat.models  # noqa: F401
 import configstore.award_models  # noqa: F401
+import configstore.ratelimit  # noqa: F401

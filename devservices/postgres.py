@@ -58,6 +58,22 @@ class PostgresService(Service):
     def url_for(self, database: str, driver: str = "postgresql+psycopg2") -> str:
         return f"{driver}://postgres@{self.host}:{self.port}/{database}"
 
+    def create_database(self, prefix: str = "db") -> str:
+        """A new, empty database with a unique name; its SQLAlchemy URL (one per test)."""
+        import uuid
+
+        import psycopg2
+
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        conn = psycopg2.connect(self.dsn)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.close()
+        return self.url_for(name)
+
     @property
     def dsn(self) -> str:
         """libpq connection string (psycopg2.connect(dsn), psql)."""

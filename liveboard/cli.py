@@ -359,7 +359,7 @@ def hosts_bind_code(ctx: click.Context, host_id: str, png_path: Path | None) -> 
     sessions = _config_sessions(settings)
     try:
         issued = issue_bind_code(sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
-                                 pepper=settings.secret_key)
+                                 pepper=settings.with_secret_key().secret_key)
     except UnknownHost:
         raise click.ClickException(f"主播 {host_id} 不存在")
     click.echo(f"主播 {host_id} 的绑定码（{issued.expires_at:%Y-%m-%d %H:%M} UTC 前有效，仅可使用一次）：", err=True)

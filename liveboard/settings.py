@@ -6,12 +6,28 @@ their own without touching os.environ.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import secrets
+import time
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"LIVEBOARD_{name}", default)
+def _env_name(field_name: str) -> str:
+    return f"LIVEBOARD_{field_name.upper()}"
+
+
+def _parse(f, raw: str):
+    """An environment string as the field's type (the annotation, as a string under __future__)."""
+    kind = str(f.type)
+    if kind == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind.startswith("Path"):  # Path, or Path | None where "" means None
+        return Path(raw) if raw else None
+    return raw
 
 
 @dataclass(frozen=True)
@@ -37,9 +53,12 @@ class Settings:
     secret_key: str = ""
     # Console session cookie: Secure when served over HTTPS (set LIVEBOARD_COOKIE_SECURE=1 behind TLS).
     cookie_secure: bool = False
-    # Login rate-limit counters: memory:// is per process; several API processes need a shared
-    # store (e.g. redis://host:6379) so the limit holds across them.
-    ratelimit_storage_uri: str = "memory://"
+    # Rate-limit counters (login, webhooks). The default keeps them in the config store, which every
+    # process of a deployment shares, so limits hold across gunicorn workers; redis://… also works;
+    # memory:// counts per process (single-process tests only).
+    ratelimit_storage_uri: str = "liveboard+configstore://"
+    # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
+    webhook_rate_limit: str = "6000 per minute"
     # Fault injection for crash tests: SIGKILL the writer after the Nth insert, before its commit.
     fault_kill_after_insert: int = 0
     # WeChat mini-program. An empty appid switches login, wxa codes and pushes off.
@@ -73,43 +92,38 @@ class Settings:
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
+    def with_secret_key(self) -> "Settings":
+        """These settings with a secret key: LIVEBOARD_SECRET_KEY, else one generated once into
+        data_dir/secret_key (mode 0600), so a default install never signs sessions with a
+        well-known key and every process on one data dir agrees on it."""
+        if self.secret_key:
+            return self
+        path = self.data_dir / "secret_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # made earlier, or by a sibling process just now
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        for _ in range(50):  # a sibling may be between creating and writing the file
+            key = path.read_text().strip()
+            if key:
+                return self.with_(secret_key=key)
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty; delete it or set LIVEBOARD_SECRET_KEY")
+
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        values = dict(
-            data_dir=Path(_env("DATA_DIR", "./data")),
-            event_log=_env("EVENT_LOG", "sqlite"),
-            store=_env("STORE", "chdb"),
-            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-            sales_topic=_env("SALES_TOPIC", "liveboard.sales.v1"),
-            dead_letter_topic=_env("DEAD_LETTER_TOPIC", "liveboard.sales.dlq.v1"),
-            topic_partitions=int(_env("TOPIC_PARTITIONS", "6")),
-            clickhouse_url=_env("CLICKHOUSE_URL", "clickhouse://127.0.0.1:9000/liveboard"),
-            chdb_dir=Path(_env("CHDB_DIR", "")) if _env("CHDB_DIR", "") else None,
-            chdb_database=_env("CHDB_DATABASE", "liveboard"),
-            database_url=_env("DATABASE_URL", ""),
-            consumer_group=_env("CONSUMER_GROUP", "liveboard-sales-writer"),
-            consumer_batch_rows=int(_env("CONSUMER_BATCH_ROWS", "5000")),
-            consumer_batch_ms=int(_env("CONSUMER_BATCH_MS", "500")),
-            ranking_interval_seconds=float(_env("RANKING_INTERVAL_SECONDS", "5")),
-            secret_key=_env("SECRET_KEY", ""),
-            cookie_secure=_env("COOKIE_SECURE", "0") in ("1", "true", "yes"),
-            ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", "memory://"),
-            fault_kill_after_insert=int(_env("FAULT_KILL_AFTER_INSERT", "0")),
-            wechat_appid=_env("WECHAT_APPID", ""),
-            wechat_secret=_env("WECHAT_SECRET", ""),
-            wechat_base_url=_env("WECHAT_BASE_URL", "https://api.weixin.qq.com"),
-            wechat_http_timeout=float(_env("WECHAT_HTTP_TIMEOUT", "10")),
-            wechat_miniprogram_state=_env("WECHAT_MINIPROGRAM_STATE", ""),
-            wechat_template_rank=_env("WECHAT_TEMPLATE_RANK", ""),
-            wechat_template_award=_env("WECHAT_TEMPLATE_AWARD", ""),
-            wechat_template_milestone=_env("WECHAT_TEMPLATE_MILESTONE", ""),
-            mp_session_ttl_seconds=int(_env("MP_SESSION_TTL_SECONDS", str(7 * 24 * 3600))),
-            mp_bind_code_ttl_seconds=int(_env("MP_BIND_CODE_TTL_SECONDS", str(72 * 3600))),
-            push_interval_seconds=float(_env("PUSH_INTERVAL_SECONDS", "5")),
-            push_lease_seconds=float(_env("PUSH_LEASE_SECONDS", "60")),
-        )
+        """Every field from LIVEBOARD_<FIELD NAME> when set, else its default; then `overrides`."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(_env_name(f.name))
+            if f.name != "extra" and raw is not None:
+                values[f.name] = _parse(f, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values["data_dir"], str):
+        if isinstance(values.get("data_dir"), str):
             values["data_dir"] = Path(values["data_dir"])
         settings = cls(**values)
         if settings.event_log not in ("sqlite", "kafka"):
@@ -119,6 +133,20 @@ class Settings:
         if settings.wechat_miniprogram_state not in ("", "developer", "trial", "formal"):
             raise ValueError("LIVEBOARD_WECHAT_MINIPROGRAM_STATE must be developer, trial or formal")
         return settings
+
+    def to_env(self, **extra: str) -> dict[str, str]:
+        """This process's environment with LIVEBOARD_* set to these settings: the same deployment
+        for a child process (tests, benchmarks)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEBOARD_")}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra" or value is None:
+                continue
+            if f.name == "database_url":
+                value = self.config_db_url  # the child must find the same config store
+            env[_env_name(f.name)] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        env.update(extra)
+        return env
 
     @property
     def wechat_enabled(self) -> bool:

@@ -10,6 +10,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from analytics import open_store
 from configstore.db import make_engine, make_sessionmaker
+from configstore.ratelimit import ConfigStoreRateLimitStorage
 from liveboard.settings import Settings
 from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
@@ -25,6 +26,9 @@ def start_scheduler(settings: Settings, background: bool = True):
     scheduler.add_job(publish_all, "interval", seconds=settings.ranking_interval_seconds, args=(sessions, store),
                       id="rankings", max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
     add_push_jobs(scheduler, settings, sessions)
+    # finished rate-limit windows (configstore/ratelimit.py) are dropped so the table stays small
+    scheduler.add_job(ConfigStoreRateLimitStorage(url=settings.config_db_url).purge_expired, "interval",
+                      minutes=10, id="rate-limit-purge", max_instances=1, coalesce=True)
     log.info("scheduler started: rankings every %.1fs", settings.ranking_interval_seconds)
     scheduler.start()
     return scheduler

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -98,19 +97,7 @@ class Stack:
 
     def env(self, **extra: str) -> dict[str, str]:
         """LIVEBOARD_* for a child process running the same deployment."""
-        s = self.settings
-        env = {**os.environ, "LIVEBOARD_DATA_DIR": str(s.data_dir), "LIVEBOARD_EVENT_LOG": s.event_log,
-               "LIVEBOARD_STORE": s.store, "LIVEBOARD_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
-               "LIVEBOARD_SALES_TOPIC": s.sales_topic, "LIVEBOARD_DEAD_LETTER_TOPIC": s.dead_letter_topic,
-               "LIVEBOARD_CLICKHOUSE_URL": s.clickhouse_url, "LIVEBOARD_CONSUMER_GROUP": s.consumer_group,
-               "LIVEBOARD_DATABASE_URL": s.config_db_url, "LIVEBOARD_CHDB_DATABASE": s.chdb_database,
-               "LIVEBOARD_CONSUMER_BATCH_ROWS": str(s.consumer_batch_rows),
-               "LIVEBOARD_TOPIC_PARTITIONS": str(s.topic_partitions),
-               "LIVEBOARD_CONSUMER_BATCH_MS": str(s.consumer_batch_ms)}
-        if s.chdb_dir:
-            env["LIVEBOARD_CHDB_DIR"] = str(s.chdb_dir)
-        env.update(extra)
-        return env
+        return self.settings.to_env(**extra)
 
     def spawn(self, *args: str, **extra_env: str) -> subprocess.Popen:
         child = subprocess.Popen([sys.executable, "-m", "liveboard.cli", *args], env=self.env(**extra_env),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Iterator
 
-import psycopg2
 import pytest
 import requests
 
@@ -25,14 +23,7 @@ def config_sessions(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'config.sqlite3'}"
     else:
-        pg = request.getfixturevalue("postgres_service")
-        name = f"cfg_{uuid.uuid4().hex[:12]}"
-        conn = psycopg2.connect(pg.dsn)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
-        url = pg.url_for(name)
+        url = request.getfixturevalue("postgres_service").create_database("cfg")
     upgrade(url)
     engine = make_engine(url)
     yield make_sessionmaker(engine)

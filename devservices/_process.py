@@ -11,6 +11,7 @@ spawn services from a long-lived thread (the main thread in pytest and in the CL
 """
 from __future__ import annotations
 
+import concurrent.futures
 import atexit
 import ctypes
 import os
@@ -109,6 +110,10 @@ def logs_report(paths: Iterable[Path | str], lines: int = LOG_TAIL_LINES) -> str
 # child processes
 
 _PR_SET_PDEATHSIG = 1
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process. A service
+# restarted from a short-lived thread (a fault injector) would be killed when that thread
+# returns, so every long-running service is forked from this one thread, alive until exit.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="devservices-spawner")
 
 
 def _child_setup(parent_pid: int) -> Callable[[], None]:
@@ -334,10 +339,10 @@ class Service:
         self._log_handle.flush()
         cmd = self._command()
         try:
-            self._proc = subprocess.Popen(
-                cmd, stdout=self._log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self._proc = _SPAWNER.submit(
+                subprocess.Popen, cmd, stdout=self._log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=self._root, env=self._env(), start_new_session=True,
-                preexec_fn=_child_setup(os.getpid()), **_user_kwargs(self.run_as))
+                preexec_fn=_child_setup(os.getpid()), **_user_kwargs(self.run_as)).result()
         except OSError as exc:
             self._log_handle.close()
             self._log_handle = None

@@ -13,29 +13,12 @@ import requests
 
 from configstore import registry
 from configstore.participants_import import import_participants
+from reliability.oracle import independent_board
 from tests.support import order_event
 
 pytestmark = pytest.mark.e2e
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLUG = "qcqh-boards"
-
-
-def independent_board(events, *, resolve, excluded=frozenset(), day: date | None = None):
-    """The board computed from scratch: net per participant, ties by first-reached, fewer refunds, id."""
-    net, last, refunds = defaultdict(int), {}, defaultdict(int)
-    for e in events:
-        occurred = datetime.fromisoformat(e["occurred_at"]).astimezone(timezone.utc)
-        if day is not None and occurred.astimezone(SHANGHAI).date() != day:
-            continue
-        pid = resolve(e)
-        if pid is None or pid in excluded:
-            continue
-        sign = 1 if e["type"] == "order.paid" else -1
-        net[pid] += sign * e["amount_fen"]
-        last[pid] = max(last.get(pid, occurred), occurred)
-        refunds[pid] += e["type"] == "order.refunded"
-    ranked = sorted((p for p in net if net[p] > 0), key=lambda p: (-net[p], last[p], refunds[p], p))
-    return [(rank, p, net[p]) for rank, p in enumerate(ranked[:10], start=1)]
 
 
 def _at(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:

@@ -1,0 +1,46 @@
+"""Short versions of the reliability runs (`python -m reliability` runs the long ones), on the
+suite's real Kafka, ClickHouse and PostgreSQL: the same code, fewer events, so it can't rot."""
+from __future__ import annotations
+
+import pytest
+
+from bench.infra import Services
+from reliability.faults import FaultPlan, run_faults
+from reliability.load import LoadPlan, run_load
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def services(kafka_service, clickhouse_service, postgres_service) -> Services:
+    return Services(kafka_service, clickhouse_service, postgres_service)
+
+
+def test_every_accepted_event_is_stored_once_through_kills_and_restarts(services, tmp_path, capsys):
+    plan = FaultPlan(events=3_000, rate=120, batch_size=20, consumer_kills=5, forged_every=23)
+    report = run_faults(services, tmp_path, plan)
+    with capsys.disabled():
+        print("\n" + "\n".join(report.lines()))
+    assert report.sent == 3_000 + 6 * 500  # the stream, and the batches in flight when the API worker died
+    assert report.rejected > 0 and report.accepted + report.rejected == report.sent  # designed refusals happened
+    assert report.unresolved == 0
+    assert (report.lost, report.duplicated, report.refused_but_stored) == (0, 0, 0)
+    assert report.stored == report.accepted and report.stored_rows == report.accepted
+    assert report.stored_net_fen == report.accepted_net_fen
+    assert report.preaggregate_matches_raw and report.boards_match
+    assert report.server_errors == {}
+    assert len(report.faults) == 8 and not any(f.startswith("FAILED") for f in report.faults), report.faults
+    assert report.requests.get("connection_error", 0) > 0  # requests really were cut mid-flight
+
+
+def test_sustained_load_has_no_server_errors_and_flat_memory(services, tmp_path, capsys):
+    plan = LoadPlan(seconds=60, rate=800, batch_size=50, board_readers=2)
+    report = run_load(services, tmp_path, plan)
+    with capsys.disabled():
+        print("\n" + "\n".join(report.lines()))
+    assert report.accepted >= 0.9 * plan.rate * plan.seconds  # the load was really carried
+    assert (report.lost, report.duplicated) == (0, 0) and report.stored == report.accepted
+    assert report.server_errors == {} and report.board_errors == {}
+    assert report.board_reads > 100
+    assert set(report.rss_mib) == {"api", "consumer-0", "consumer-1"}
+    assert all(g <= plan.max_growth for g in report.growth.values()), report.growth

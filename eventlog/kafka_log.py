@@ -151,7 +151,6 @@ class KafkaEventLog:
 class KafkaLogConsumer:
     def __init__(self, bootstrap: str, group: str, topic: str, client_id: str):
         self._consumer = KafkaConsumer(
-            topic,
             bootstrap_servers=bootstrap,
             group_id=group,
             client_id=client_id,
@@ -164,6 +163,12 @@ class KafkaLogConsumer:
             # Notice partitions added (or a topic created) after joining within seconds, not 5 minutes.
             metadata_max_age_ms=10000,
         )
+        # Join the group only once this client knows the topic's partitions: a leader that
+        # assigns before its metadata has them gives everyone nothing (seen under load in CI).
+        deadline = time.monotonic() + 15
+        while not self._consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._consumer.subscribe([topic])
 
     def poll(self, max_records: int, timeout_ms: int) -> list[Consumed]:
         batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)

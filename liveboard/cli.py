@@ -1,6 +1,7 @@
 """The `liveboard` command. Every sub-command reads LIVEBOARD_* settings; options override them."""
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -532,6 +533,48 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
                 path = cert_dir / f"certificate-{award_list['id']}-{item['participant_id']}.pdf"
                 path.write_bytes(award_exports.certificate_pdf(award_list, item))
                 click.echo(f"证书 {path}")
+
+
+# -- backup and restore (docs/backup.md) -----------------------------------------------------
+
+def _run_backup_action(ctx: click.Context, as_json: bool, action) -> None:
+    """Progress to stdout (stderr with --json, so stdout is one JSON document); errors as
+    `{"error": {code, message, details}}` with --json, else as a Chinese message with the code."""
+    from liveboard.backup import BackupError
+
+    echo = (lambda msg: click.echo(msg, err=True)) if as_json else click.echo
+    try:
+        result = action(_settings(ctx), echo)
+    except BackupError as exc:
+        if not as_json:
+            raise click.ClickException(f"{exc.message}（{exc.code}）")
+        click.echo(json.dumps(exc.as_dict(), ensure_ascii=False))
+        ctx.exit(1)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
+
+
+@main.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出备份清单（JSON）")
+@click.pass_context
+def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
+    """Back up the analytics store (raw sales events) and the config store into DEST, a new directory."""
+    from liveboard.backup import create_backup
+
+    _run_backup_action(ctx, as_json, lambda settings, echo: create_backup(settings, dest, echo))
+
+
+@main.command()
+@click.argument("src", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="目标已有数据时也恢复：先清空目标，再写入备份")
+@click.option("--json", "as_json", is_flag=True, help="机器可读的 JSON 输出")
+@click.pass_context
+def restore(ctx: click.Context, src: Path, force: bool, as_json: bool) -> None:
+    """Restore the backup SRC into empty stores (the settings name them), then check it against the backup."""
+    from liveboard.backup import restore_backup
+
+    _run_backup_action(ctx, as_json, lambda settings, echo: restore_backup(settings, src, echo, force=force))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify, request
 
 from backend.auth import init_auth
 from backend.errors import register_error_handlers
 from backend.runtime import Runtime
 from liveboard.settings import Settings
+from wechat.redact import RedactQueryFilter
 
 
 def _blueprints() -> list:
@@ -32,17 +33,49 @@ def _blueprints() -> list:
             admin_api, awards_api, api_docs, console, awards_console, pages]
 
 
+# Pages load only their own scripts, styles and data (ECharts is vendored under /static; no inline
+# script, style or handler is left in the templates), and no one may frame them.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+# Answers for one signed-in person (console pages, admin API, the host's own mini-program figures,
+# session tokens) are never stored by browsers or proxies.
+PRIVATE_PREFIXES = ("/console", "/v1/admin", "/v1/mp/")
+HSTS = "max-age=31536000; includeSubDomains"
+# The request lines of werkzeug (`liveboard run`) and gunicorn's access log carry query strings: a
+# credential a client put there (access_token=…, secret=…) is logged as ***.
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access")
+_REQUEST_LOG_REDACTION = RedactQueryFilter()
+
+
+def _security_headers(response):
+    """On every response, errors included (error handlers' responses pass through here too)."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.path.startswith(PRIVATE_PREFIXES):
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    if current_app.extensions["liveboard"].settings.cookie_secure or request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     app = Flask(__name__)
+    runtime = runtime or Runtime.build(settings)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.webhook_max_body_bytes + 64 * 1024,  # hard cap; the handler says 413 first
         JSON_AS_ASCII=False,
-        SECRET_KEY=settings.secret_key or "dev-only-not-secret",
+        SECRET_KEY=runtime.settings.with_secret_key().secret_key,
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["liveboard"] = runtime or Runtime.build(settings)
+    app.extensions["liveboard"] = runtime
     register_error_handlers(app)
     init_auth(app)  # session cookie, login manager, CSRF (console only), login rate limits
 
@@ -55,12 +88,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return jsonify({"status": "ok", "event_log": runtime_.settings.event_log,
                         "store": runtime_.settings.store, "counters": runtime_.metrics.snapshot()})
 
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        return response
+    app.after_request(_security_headers)
+    for name in REQUEST_LOGGERS:  # addFilter ignores a filter it already has: one per logger per process
+        logging.getLogger(name).addFilter(_REQUEST_LOG_REDACTION)
 
     logging.getLogger("kafka").setLevel(logging.WARNING)
     return app

@@ -16,6 +16,7 @@ against the same limit.
 from __future__ import annotations
 
 import functools
+import secrets
 from datetime import timedelta
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
@@ -61,7 +62,9 @@ def _sessions():
 def _load_user(user_id: str) -> ConsoleUser | None:
     # read on every request: a role change or deactivation takes effect at once
     info = accounts.get_user(_sessions(), int(user_id)) if user_id.isdigit() else None
-    return ConsoleUser(info) if info is not None and info.active else None
+    if info is None or not info.active or session.get("epoch") != info.session_epoch:
+        return None  # unknown, deactivated, or a session ended by logout / a new password
+    return ConsoleUser(info)
 
 
 def init_auth(app: Flask) -> None:
@@ -109,10 +112,14 @@ def _limit_webhooks() -> None:
 def log_in(info: UserInfo) -> None:
     session.clear()  # fixation: nothing from before the login is kept
     login_user(ConsoleUser(info))
+    session["epoch"] = info.session_epoch
+    session["login_nonce"] = secrets.token_urlsafe(12)  # every login is a cookie never seen before
     session.permanent = True
 
 
 def log_out() -> None:
+    if current_user.is_authenticated:
+        accounts.end_sessions(_sessions(), current_user.info.id)
     logout_user()
     session.clear()
 

@@ -8,8 +8,10 @@ from datetime import date
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from backend.auth import console_auth, csrf
+from backend.console import UNSAFE_METHODS, csrf_failed
 from configstore import awards as award_store
 from configstore import registry
 from configstore.accounts import ROLE_NAMES_ZH
@@ -26,8 +28,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @bp.before_request
 def _csrf_for_forms():
-    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+    if request.method in UNSAFE_METHODS:
         csrf.protect()
+
+
+bp.register_error_handler(CSRFError, csrf_failed)  # the console's page, not the API's JSON error
 
 
 @bp.context_processor

@@ -35,7 +35,7 @@ def _csrf_for_forms():
 
 
 @bp.errorhandler(CSRFError)
-def _csrf_failed(_exc):
+def csrf_failed(_exc):
     return render_template("console/message.html", title="请求被拒绝",
                            message="表单安全令牌缺失或已过期，请返回刷新页面后重试。"), 400
 

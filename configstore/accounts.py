@@ -2,7 +2,8 @@
 
 Roles nest: admin (everything) > operator (campaigns, participants) > viewer (read only).
 An API token is shown once at creation; only its SHA-256 is stored (a token is 256 random bits,
-so a fast hash is enough; argon2 is for low-entropy passwords).
+so a fast hash is enough; argon2 is for low-entropy passwords). A token stops working when revoked,
+when its user is deactivated, or API_TOKEN_MAX_AGE after it was made (then a new one is needed).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,6 +28,8 @@ _RANK = {"viewer": 1, "operator": 2, "admin": 3}
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "lbt_"
+# A leaked script token does not work for ever; None would switch expiry off.
+API_TOKEN_MAX_AGE: timedelta | None = timedelta(days=365)
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 _DUMMY_HASH = _hasher.hash("liveboard-timing-equaliser")
@@ -42,6 +45,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Console sessions carry the epoch they were opened in; bumping it (logout, new password)
+    # ends every session of the user, copies of the cookie included.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):
@@ -63,6 +69,7 @@ class UserInfo:
     username: str
     role: str
     active: bool
+    session_epoch: int = 0
 
     def can(self, role: str) -> bool:
         """True when this user's role includes `role` (admin > operator > viewer)."""
@@ -73,7 +80,7 @@ class UserInfo:
 
 
 def _info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.username, user.role, user.active)
+    return UserInfo(user.id, user.username, user.role, user.active, user.session_epoch or 0)
 
 
 def _check_role(role: str) -> None:
@@ -112,8 +119,17 @@ def update_user(factory: sessionmaker[Session], username: str, *, role: str | No
         if password is not None:
             _check_password(password)
             user.password_hash = _hasher.hash(password)
+            user.session_epoch = (user.session_epoch or 0) + 1  # a new password ends old sessions
         session.flush()
         return _info(user)
+
+
+def end_sessions(factory: sessionmaker[Session], user_id: int) -> None:
+    """End every console session of the user (logout): their cookies stop working at once."""
+    with transaction(factory) as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.session_epoch = (user.session_epoch or 0) + 1
 
 
 def _get_user(session: Session, username: str) -> User:
@@ -173,6 +189,7 @@ def _token_dict(row: ApiToken, username: str) -> dict:
     return {"id": row.id, "username": username, "name": row.name, "hint": row.hint,
             "created_at": row.created_at.isoformat() if row.created_at else None,
             "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+            "expires_at": expires_at.isoformat() if (expires_at := token_expires_at(row.created_at)) else None,
             "revoked": row.revoked_at is not None}
 
 
@@ -194,19 +211,33 @@ def revoke_token(factory: sessionmaker[Session], token_id: int, *, owner: str | 
             row.revoked_at = utcnow()
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC
+
+
+def token_expires_at(created_at: datetime | None) -> datetime | None:
+    """When a token made at `created_at` stops working (None: it does not expire)."""
+    if API_TOKEN_MAX_AGE is None or created_at is None:
+        return None
+    return _aware(created_at) + API_TOKEN_MAX_AGE
+
+
 def user_for_token(factory: sessionmaker[Session], token: str) -> UserInfo | None:
-    """The active user behind a live token, or None."""
+    """The active user behind a live (not revoked, not expired) token, or None."""
     if not (token or "").startswith(TOKEN_PREFIX):
         return None
     with transaction(factory) as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
         if row is None or row.revoked_at is not None:
             return None
+        now = utcnow()
+        expires_at = token_expires_at(row.created_at)
+        if expires_at is not None and expires_at <= now:
+            return None
         user = session.get(User, row.user_id)
         if user is None or not user.active:
             return None
-        now = utcnow()
         last = row.last_used_at
-        if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))).total_seconds() > 60:
+        if last is None or (now - _aware(last)).total_seconds() > 60:
             row.last_used_at = now  # at most once a minute: a busy script should not write per request
         return _info(user)

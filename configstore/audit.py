@@ -34,7 +34,7 @@ AUDITED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "webhook_secrets": (frozenset({"secret"}), frozenset()),
     "regions": (frozenset(), frozenset()),
     "service_stations": (frozenset(), frozenset()),
-    "users": (frozenset({"password_hash"}), frozenset({"last_login_at"})),
+    "users": (frozenset({"password_hash"}), frozenset({"last_login_at", "session_epoch"})),
     "api_tokens": (frozenset({"token_hash"}), frozenset({"last_used_at"})),
     "award_lists": (frozenset(), frozenset()),
     "award_items": (frozenset(), frozenset()),

@@ -36,6 +36,7 @@ bp = Blueprint("mp_admin", __name__)
 
 AUTH_MODULE = "backend.auth"
 AUTH_FUNCTION = "verify_api_token"
+FORBIDDEN_ZH = "当前角色无权执行此操作"  # as backend.auth.FORBIDDEN_ZH and the OpenAPI document
 
 
 def _token_verifier() -> Callable[[str], Any] | None:
@@ -51,16 +52,20 @@ def _may_write(principal: Any) -> bool:
     can = getattr(principal, "can", None)
     if callable(can):
         return bool(can("operator"))
-    role = principal.get("role") if isinstance(principal, dict) else getattr(principal, "role", None)
-    return role != "viewer"
+    return _role(principal) != "viewer"
+
+
+def _role(principal: Any) -> str | None:
+    return principal.get("role") if isinstance(principal, dict) else getattr(principal, "role", None)
 
 
 def require_admin(write: bool) -> Any:
+    """The principal behind the bearer token; the same refusals (codes, Chinese messages, details) as
+    the rest of /v1/admin (backend.auth.api_auth), so a client handles one shape."""
     token = bearer_token()
-    unauthenticated = ApiError(401, "unauthorized", "需要管理员 API 令牌（Authorization: Bearer）",
-                               headers={"WWW-Authenticate": "Bearer"})
     if token is None:
-        raise unauthenticated
+        raise ApiError(401, "unauthorized", "未认证：请在 Authorization 请求头中提供 Bearer 令牌",
+                       headers={"WWW-Authenticate": "Bearer"})
     verify = _token_verifier()
     if verify is None:
         raise ApiError(401, "admin_auth_unavailable", "管理员令牌认证尚未启用", headers={"WWW-Authenticate": "Bearer"})
@@ -70,9 +75,10 @@ def require_admin(write: bool) -> Any:
         log.warning("admin token verification raised; refusing", exc_info=True)
         principal = None
     if not principal:
-        raise unauthenticated
+        raise ApiError(401, "invalid_token", "令牌无效、已吊销或用户已停用",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if write and not _may_write(principal):
-        raise ApiError(403, "forbidden", "只读账号无权执行此操作")
+        raise ApiError(403, "forbidden", FORBIDDEN_ZH, details={"required_role": "operator", "role": _role(principal)})
     return principal
 
 

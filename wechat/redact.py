@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 import re
 
-_SENSITIVE_PARAMS = ("access_token", "secret", "js_code", "session_key", "code")
+_SENSITIVE_PARAMS = ("access_token", "token", "secret", "js_code", "session_key", "code")
 _PARAM_RE = re.compile(r"(?i)\b(" + "|".join(_SENSITIVE_PARAMS) + r")=([^&\s\"']*)")
+# Our own credentials, wherever they appear: API tokens, mini-program sessions, webhook secrets.
+_CREDENTIAL_RE = re.compile(r"\b(lbt|mps|whsec)_[A-Za-z0-9+/=_-]+")
 
 
 def mask_openid(openid: str | None) -> str:
@@ -22,7 +24,7 @@ def mask_openid(openid: str | None) -> str:
 
 def redact_text(text: str) -> str:
     """Replace the values of sensitive query parameters (``access_token=...`` etc.) with ``***``."""
-    return _PARAM_RE.sub(lambda m: f"{m.group(1)}=***", text)
+    return _CREDENTIAL_RE.sub(lambda m: f"{m.group(1)}_***", _PARAM_RE.sub(lambda m: f"{m.group(1)}=***", text))
 
 
 class RedactQueryFilter(logging.Filter):

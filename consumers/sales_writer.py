@@ -185,7 +185,12 @@ class SalesWriter:
         if self.fault_kill_after_insert and self._inserts >= self.fault_kill_after_insert:
             log.warning("fault injection: SIGKILL after insert %d, before commit", self._inserts)
             os.kill(os.getpid(), signal.SIGKILL)
-        self.consumer.commit(records)
+        try:
+            self.consumer.commit(records)
+        except EventLogUnavailable as exc:
+            # The rows are stored; only their offsets are not. The next commit covers them, or,
+            # after a rebalance, the new owner gets them again and drops them as already stored.
+            log.warning("offset commit failed (%s); carrying on", exc)
         return outcome
 
     def _already_stored(self, event_ids: Sequence[str]) -> set[str]:

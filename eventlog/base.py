@@ -32,7 +32,8 @@ class LogConsumer(Protocol):
     def poll(self, max_records: int, timeout_ms: int) -> list[Consumed]: ...
 
     def commit(self, records: Sequence[Consumed]) -> None:
-        """Mark everything up to and including these records as done (per partition)."""
+        """Mark everything up to and including these records as done (per partition);
+        EventLogUnavailable when the log can't take it now."""
 
     def is_assigned(self) -> bool:
         """True once this consumer owns partitions (a Kafka group may still be rebalancing)."""

@@ -171,7 +171,12 @@ class KafkaLogConsumer:
         self._consumer.subscribe([topic])
 
     def poll(self, max_records: int, timeout_ms: int) -> list[Consumed]:
-        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        try:
+            batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        except KafkaError as exc:  # broker gone for a moment: nothing to hand out, try again later
+            log.warning("kafka poll failed (%r); retrying", exc)
+            time.sleep(min(timeout_ms, 1000) / 1000)
+            return []
         out: list[Consumed] = []
         for tp, messages in batches.items():
             for m in messages:
@@ -197,7 +202,10 @@ class KafkaLogConsumer:
             for (topic, partition), offset in highest_per_partition(records).items()
         }
         if offsets:
-            self._consumer.commit(offsets)
+            try:
+                self._consumer.commit(offsets)
+            except KafkaError as exc:
+                raise EventLogUnavailable(f"kafka commit: {exc!r}") from exc
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

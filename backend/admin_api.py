@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from backend import admin_schemas as S
 from backend import organizer
@@ -37,6 +37,7 @@ class Operation:
     status: int = 200
     multipart: bool = False
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    media_type: str = "application/json"  # of the success response (exports: .xlsx, .pdf)
 
     @property
     def path(self) -> str:
@@ -50,25 +51,34 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
+def register(blueprint: Blueprint, declared: list[Operation], op: Operation, fn: Callable) -> None:
+    """Route `op` to `fn` on `blueprint` (role check, body validation, JSON reply unless `fn` returns a
+    Response) and add it to `declared`, which backend/openapi.py documents."""
+
+    @api_auth(op.role)
+    def view(**kwargs):
+        if any(isinstance(value, int) and value > S.MAX_INT for value in kwargs.values()):
+            raise ApiError(404, "not_found", "资源不存在")  # an <int:...> past the 64-bit keys names nothing
+        if op.body is not None:
+            kwargs["data"] = S.load(op.body, request.get_json(silent=True))
+        result = fn(**kwargs)
+        if isinstance(result, Response):
+            return result
+        response = jsonify(result)
+        response.status_code = op.status
+        return response
+
+    view.__name__ = fn.__name__
+    blueprint.add_url_rule(op.rule, endpoint=fn.__name__, view_func=view, methods=[op.method])
+    declared.append(op)
+
+
 def operation(method: str, rule: str, *, summary: str, tag: str, role: str, body: type | None = None,
               response: type | None = None, many: str = "", status: int = 200, multipart: bool = False,
               query: tuple = ()) -> Callable:
     def decorate(fn):
-        op = Operation(method, rule, fn.__name__, summary, tag, role, body, response, many, status, multipart,
-                       tuple(query))
-
-        @api_auth(role)
-        def view(**kwargs):
-            if body is not None:
-                kwargs["data"] = S.load(body, request.get_json(silent=True))
-            result = fn(**kwargs)
-            response_ = jsonify(result)
-            response_.status_code = status
-            return response_
-
-        view.__name__ = fn.__name__
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
-        OPERATIONS.append(op)
+        register(bp, OPERATIONS, Operation(method, rule, fn.__name__, summary, tag, role, body, response, many,
+                                           status, multipart, tuple(query)), fn)
         return fn
 
     return decorate
@@ -253,7 +263,7 @@ def list_audit():
         value = request.args.get(name)
         if value is None:
             return default
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()) or int(value) > S.MAX_INT:  # isdigit() alone takes "²"
             raise ApiError(400, "invalid_query", f"{name} 应为正整数")
         return int(value)
 

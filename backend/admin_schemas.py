@@ -1,7 +1,10 @@
-"""Request and response shapes of the organizer API (marshmallow), shared by the console forms.
+"""Request and response shapes of the JSON APIs (marshmallow): the organizer API (shared by the
+console forms), and, for documentation only, the public read API, the mini-program API, the
+webhook's replies and the health check.
 
-The same classes validate input and, through apispec, describe it in /v1/openapi.json.
-Validation errors come back as ApiError 400 with per-field messages in Chinese.
+The same classes validate organizer input and, through apispec, describe every API in
+/v1/openapi.json (backend/openapi.py). Validation errors come back as ApiError 400 with
+per-field messages in Chinese.
 """
 from __future__ import annotations
 
@@ -38,6 +41,10 @@ def _zh(message: str) -> str:
         return _MESSAGES_ZH[message]
     if message.startswith("Must be one of:"):
         return "取值只能是：" + message.split(":", 1)[1].strip().rstrip(".")
+    match = re.match(r"Must be greater than or equal to (-?\d+)(?: and less than or equal to (-?\d+))?\.$", message)
+    if match:
+        low, high = match.groups()
+        return f"应在 {low} 到 {high} 之间" if high else f"不能小于 {low}"
     match = re.match(r"(?:Length must be between (\d+) and (\d+)|Shorter than minimum length (\d+)|"
                      r"Longer than maximum length (\d+))", message)
     if match:
@@ -66,8 +73,22 @@ def load(schema: type[Schema], data: Any) -> dict:
         raise ApiError(400, "validation_failed", "请求参数无效", details=_translate(exc.messages)) from None
 
 
-def _text(max_len: int, **kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_len), **kwargs)
+MAX_INT = 2**63 - 1  # the config store's integer columns are 64-bit (SQLite INTEGER, PostgreSQL BIGINT)
+
+
+def whole(minimum: int = 0, **kwargs) -> fields.Integer:
+    """An integer from `minimum` up to what the config store can hold (larger ones are a 400, not a crash)."""
+    return fields.Integer(validate=validate.Range(min=minimum, max=MAX_INT), **kwargs)
+
+
+# C0 control characters but tab, newline and carriage return: no spreadsheet export, certificate or
+# WeChat message can carry them, so text with them is refused at the door.
+_NO_CONTROL_CHARACTERS = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$", error="不能包含控制字符")
+
+
+def text(max_len: int, min_len: int = 1, **kwargs) -> fields.String:
+    """Text of min_len..max_len characters, without control characters."""
+    return fields.String(validate=[validate.Length(min=min_len, max=max_len), _NO_CONTROL_CHARACTERS], **kwargs)
 
 
 def _boards(**kwargs) -> fields.List:
@@ -82,8 +103,8 @@ def _freeze_at(**kwargs) -> fields.AwareDateTime:
 
 # -- input -----------------------------------------------------------------------------------
 class CampaignCreate(Schema):
-    slug = _text(64, required=True, metadata={"description": "活动代码（URL 中使用），小写字母、数字、连字符"})
-    name = _text(200, required=True, metadata={"description": "活动名称"})
+    slug = text(64, required=True, metadata={"description": "活动代码（URL 中使用），小写字母、数字、连字符"})
+    name = text(200, required=True, metadata={"description": "活动名称"})
     first_day = fields.Date(required=True, metadata={"description": "开始日期（上海时间，含）"})
     last_day = fields.Date(required=True, metadata={"description": "结束日期（上海时间，含）"})
     freeze_at = _freeze_at(load_default=None)
@@ -91,7 +112,7 @@ class CampaignCreate(Schema):
 
 
 class CampaignUpdate(Schema):
-    name = _text(200)
+    name = text(200)
     first_day = fields.Date()
     last_day = fields.Date()
     freeze_at = _freeze_at()
@@ -105,24 +126,24 @@ class StatusChange(Schema):
 
 class DisqualifyIn(Schema):
     board = fields.String(required=True, validate=validate.OneOf(ALL_BOARDS))
-    participant_id = _text(64, required=True)
-    reason = _text(500, required=True, metadata={"description": "取消资格原因（公开展示）"})
+    participant_id = text(64, required=True)
+    reason = text(500, required=True, metadata={"description": "取消资格原因（公开展示）"})
 
 
 class SourceCreate(Schema):
-    name = _text(64, required=True, metadata={"description": "来源名称，出现在 webhook 地址中"})
-    description = fields.String(validate=validate.Length(max=200), load_default="")
+    name = text(64, required=True, metadata={"description": "来源名称，出现在 webhook 地址中"})
+    description = text(200, min_len=0, load_default="")
 
 
 class Reattribute(Schema):
     board = fields.String(required=True, validate=validate.OneOf(ALL_BOARDS))
-    platform = _text(32, required=True)
-    account = _text(64, required=True, metadata={"description": "事件中填写的主播或企业值（平台账号）"})
-    participant_id = _text(64, required=True, metadata={"description": "归属到的已登记主播或企业编号"})
+    platform = text(32, required=True)
+    account = text(64, required=True, metadata={"description": "事件中填写的主播或企业值（平台账号）"})
+    participant_id = text(64, required=True, metadata={"description": "归属到的已登记主播或企业编号"})
 
 
 class UserCreate(Schema):
-    username = _text(64, required=True)
+    username = text(64, required=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
@@ -134,31 +155,31 @@ class UserUpdate(Schema):
 
 
 class TokenCreate(Schema):
-    name = _text(100, required=True, metadata={"description": "令牌用途，例如“每日导出脚本”"})
-    username = _text(64, metadata={"description": "令牌属于谁（仅管理员可填他人；默认自己）"})
+    name = text(100, required=True, metadata={"description": "令牌用途，例如“每日导出脚本”"})
+    username = text(64, metadata={"description": "令牌属于谁（仅管理员可填他人；默认自己）"})
 
 
 class RegionCreate(Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
-    name = _text(100, required=True)
+    name = text(100, required=True)
     parent_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
 
 
 class StationCreate(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(tuple(STATION_KINDS)))
-    region_code = fields.String(required=True)
-    name = _text(200, required=True)
+    region_code = text(12, required=True)
+    name = text(200, required=True)
 
 
 # -- output (documentation) --------------------------------------------------------------------
 class ErrorBody(Schema):
-    code = fields.String(metadata={"description": "机器可读的错误代码（英文）"})
-    message = fields.String(metadata={"description": "给人看的说明（简体中文）"})
+    code = fields.String(required=True, metadata={"description": "机器可读的错误代码（英文）"})
+    message = fields.String(required=True, metadata={"description": "给人看的说明（简体中文）"})
     details = fields.Raw(metadata={"description": "可选的细节，例如逐字段的错误"})
 
 
 class Error(Schema):
-    error = fields.Nested(ErrorBody)
+    error = fields.Nested(ErrorBody, required=True)
 
 
 class Campaign(Schema):
@@ -223,6 +244,7 @@ class User(Schema):
     username = fields.String()
     role = fields.String()
     active = fields.Boolean()
+    created_at = fields.DateTime(allow_none=True, metadata={"description": "仅用户列表中给出"})
 
 
 class Token(Schema):
@@ -232,6 +254,7 @@ class Token(Schema):
     hint = fields.String()
     created_at = fields.DateTime()
     last_used_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True, metadata={"description": "到期时间（创建后一年），之后需新建令牌"})
     revoked = fields.Boolean()
 
 
@@ -248,3 +271,283 @@ class AuditEntry(Schema):
     target_id = fields.String()
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
+
+
+# -- public read API (miniprogram_api/boards.py, periods.py; documentation) ---------------------
+def _int(**kwargs) -> fields.Integer:
+    return fields.Integer(required=True, **kwargs)
+
+
+MOVEMENTS = ("up", "down", "same", "new")
+
+
+class _Totals(Schema):
+    """What a board line and a breakdown row both show: the sums of one participant or value."""
+    name = fields.String(required=True)
+    net_gmv_fen = _int(metadata={"description": "净成交额（分）= 支付 − 退款"})
+    paid_fen = _int()
+    refunded_fen = _int()
+    order_count = _int()
+    refund_count = _int()
+    units = _int()
+    buyers = fields.Integer(required=True, allow_none=True, metadata={"description": "去重买家数（仅前十名）"})
+    refund_rate = fields.Float(required=True)
+
+
+class BoardEntry(_Totals):
+    rank = _int()
+    previous_rank = fields.Integer(required=True, allow_none=True, metadata={"description": "上次变动前的名次"})
+    movement = fields.String(required=True, validate=validate.OneOf(MOVEMENTS))
+    id = fields.String(required=True, metadata={"description": "主播或企业编号"})
+    reached_at = fields.DateTime(required=True, metadata={"description": "达到当前金额的时间（并列时先到者在前）"})
+
+
+def _entries() -> fields.List:
+    return fields.List(fields.Nested(BoardEntry), required=True)
+
+
+def _campaign() -> fields.Nested:
+    return fields.Nested(Campaign, required=True)
+
+
+class _BothBoards(Schema):
+    campaign = _campaign()
+    period_key = fields.String(required=True)
+    hosts = _entries()
+    enterprises = _entries()
+
+
+class Boards(_BothBoards):
+    """period=campaign|today: both boards as last published (ETag / Last-Modified)."""
+    period = fields.String(required=True, validate=validate.OneOf(("campaign", "today")))
+    frozen = fields.Boolean(required=True)
+    updated_at = fields.DateTime(required=True, allow_none=True)
+
+
+class PeriodBoards(_BothBoards):
+    """period=day|week|month|year (or a key): both boards computed on demand."""
+    period = fields.String(required=True, validate=validate.OneOf(("day", "week", "month", "year", "campaign")))
+    period_name = fields.String(required=True)
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+    computed_at = fields.DateTime(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(("computed",)))
+    ranked_hosts = _int()
+    ranked_enterprises = _int()
+
+
+def _rank_card(required: bool) -> dict[str, fields.Field]:
+    return {
+        "id": fields.String(required=required), "name": fields.String(required=required),
+        "rank": fields.Integer(required=required), "previous_rank": fields.Integer(required=required, allow_none=True),
+        "movement": fields.String(required=required, validate=validate.OneOf(MOVEMENTS)),
+        "net_gmv_fen": fields.Integer(required=required),
+        "gap_to_above_fen": fields.Integer(required=required, allow_none=True,
+                                           metadata={"description": "与上一名的差距；第一名为 null"}),
+        "gap_to_top10_fen": fields.Integer(required=required, metadata={"description": "进入前十还差多少（分）；已在前十为 0"}),
+        "in_top10": fields.Boolean(required=required), "total_ranked": fields.Integer(required=required),
+        "updated_at": fields.DateTime(required=required),
+    }
+
+
+RankCard = Schema.from_dict(_rank_card(required=True), name="RankCard")
+
+
+class CountyGmv(Schema):
+    county = fields.String(required=True)
+    net_gmv_fen = _int()
+
+
+class Summary(Schema):
+    campaign = _campaign()
+    updated_at = fields.DateTime(required=True, allow_none=True)
+    net_gmv_fen = _int()
+    paid_fen = _int()
+    refunded_fen = _int()
+    order_count = _int()
+    refund_count = _int()
+    units = _int()
+    ranked_hosts = _int()
+    ranked_enterprises = _int()
+    net_gmv_by_county = fields.List(fields.Nested(CountyGmv), required=True)
+    unattributed = fields.Dict(required=True, metadata={"description": "按榜单的未归属销售合计"})
+
+
+class BreakdownRow(_Totals):
+    rank = _int()
+    value = fields.String(required=True, metadata={"description": "县市代码、品类或平台"})
+    share = fields.Float(required=True, metadata={"description": "占净成交额的比例"})
+
+
+class Breakdown(Schema):
+    campaign = _campaign()
+    dimension = fields.String(required=True, validate=validate.OneOf(("county", "category", "platform")))
+    dimension_name = fields.String(required=True)
+    period = fields.String(required=True)
+    period_key = fields.String(required=True)
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+    net_gmv_fen = _int()
+    rows = fields.List(fields.Nested(BreakdownRow), required=True)
+    computed_at = fields.DateTime(required=True)
+
+
+class PublishedDay(_BothBoards):
+    period = fields.String(required=True, validate=validate.OneOf(("day",)))
+    source = fields.String(required=True, validate=validate.OneOf(("snapshot",)))
+    hosts_published_at = fields.DateTime(required=True, allow_none=True)
+    hosts_computed_at = fields.DateTime(required=True, allow_none=True)
+    hosts_content_hash = fields.String(required=True, allow_none=True)
+    enterprises_published_at = fields.DateTime(required=True, allow_none=True)
+    enterprises_computed_at = fields.DateTime(required=True, allow_none=True)
+    enterprises_content_hash = fields.String(required=True, allow_none=True)
+
+
+# -- mini-program API (miniprogram_api/mp_*.py; documentation) ----------------------------------
+class MpCode(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=128),
+                         metadata={"description": "wx.login() 的 code，或组织方给出的 8 位绑定码"})
+
+
+class MpTemplateIds(Schema):
+    template_ids = fields.List(fields.String(), required=True, validate=validate.Length(max=10),
+                               metadata={"description": "用户同意的订阅消息模板 id"})
+
+
+class MpUser(Schema):
+    id = _int()
+
+
+class MpHost(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    county = fields.String(required=True, allow_none=True)
+    county_name = fields.String(required=True)
+    bound_at = fields.DateTime(required=True)
+
+
+class MpLogin(Schema):
+    token = fields.String(required=True, metadata={"description": "会话令牌（mps_…），用作 Authorization: Bearer"})
+    token_type = fields.String(required=True, validate=validate.OneOf(("Bearer",)))
+    expires_at = fields.DateTime(required=True)
+    user = fields.Nested(MpUser, required=True)
+    host = fields.Nested(MpHost, required=True, allow_none=True)
+
+
+class MpBound(Schema):
+    host = fields.Nested(MpHost, required=True)
+
+
+class MpMe(Schema):
+    user = fields.Nested(MpUser, required=True)
+    bound = fields.Boolean(required=True)
+    host = fields.Nested(MpHost, required=True, allow_none=True)
+
+
+class MpCampaign(Campaign):
+    my_rank = fields.Integer(required=True, allow_none=True)
+    net_gmv_fen = _int()
+
+
+class MpCampaigns(Schema):
+    campaigns = fields.List(fields.Nested(MpCampaign), required=True)
+
+
+class MpHostRef(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+# a rank card (all fields) when ranked; only period_key and ranked otherwise
+MpPeriodRank = Schema.from_dict({"period_key": fields.String(required=True), "ranked": fields.Boolean(required=True),
+                                 **_rank_card(required=False)}, name="MpPeriodRank")
+
+
+class MpRankPeriods(Schema):
+    campaign = fields.Nested(MpPeriodRank, required=True)
+    today = fields.Nested(MpPeriodRank, required=True)
+
+
+class MpRank(Schema):
+    campaign = _campaign()
+    board = fields.String(required=True, validate=validate.OneOf(("hosts",)))
+    host = fields.Nested(MpHostRef, required=True)
+    periods = fields.Nested(MpRankPeriods, required=True)
+    frozen = fields.Boolean(required=True)
+
+
+class MpDay(Schema):
+    day = fields.Date(required=True)
+    net_gmv_fen = _int()
+
+
+class MpDaily(Schema):
+    campaign = _campaign()
+    host = fields.Nested(MpHostRef, required=True)
+    days = fields.List(fields.Nested(MpDay), required=True)
+    total_net_gmv_fen = _int()
+
+
+class MpAwards(Schema):
+    host = fields.Nested(MpHostRef, required=True)
+    awards = fields.List(fields.Dict(), required=True)
+
+
+class MpTemplate(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("rank", "award", "milestone")))
+    template_id = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class MpSubscriptions(Schema):
+    templates = fields.List(fields.Nested(MpTemplate), required=True)
+    credits = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                          metadata={"description": "每个模板剩余的可推送次数"})
+
+
+class BindCode(Schema):
+    host_id = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "一次性绑定码"})
+    display = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+    wxacode_png_base64 = fields.String(required=True, allow_none=True, metadata={"description": "小程序码（PNG）"})
+    warning = fields.String(required=True, allow_none=True)
+
+
+class HostBindingStatus(Schema):
+    host_id = fields.String(required=True)
+    bound = fields.Boolean(required=True)
+    bound_at = fields.DateTime(required=True, allow_none=True)
+
+
+class HostUnbound(Schema):
+    host_id = fields.String(required=True)
+    unbound = fields.Boolean(required=True)
+
+
+# -- the webhook's 202 and the health check (documentation) -------------------------------------
+class EventFieldError(Schema):
+    field = fields.String(required=True, metadata={"description": "出错的字段，例如 amount_fen 或 product.sku"})
+    code = fields.String(required=True, metadata={"description": "JSON Schema 关键字或 too_old / in_future / format"})
+    message = fields.String(required=True)
+
+
+class WebhookItem(Schema):
+    index = _int()
+    event_id = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(("accepted", "rejected")))
+    errors = fields.List(fields.Nested(EventFieldError))
+
+
+class WebhookAccepted(Schema):
+    accepted = _int(metadata={"description": "写入事件日志的事件数"})
+    rejected = _int()
+    event_ids = fields.List(fields.String(), metadata={"description": "单个事件时：接受的 event_id"})
+    results = fields.List(fields.Nested(WebhookItem), metadata={"description": "批量时：逐条结果"})
+
+
+class Health(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("ok",)))
+    event_log = fields.String(required=True, validate=validate.OneOf(("sqlite", "kafka")))
+    store = fields.String(required=True, validate=validate.OneOf(("chdb", "clickhouse")))
+    counters = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)

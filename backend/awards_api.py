@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema, fields, validate
 
 from backend import admin_schemas as S
-from backend.admin_api import Operation
-from backend.auth import api_auth
+from backend.admin_api import Operation, register
 from backend.errors import ApiError
 from configstore import awards as award_store
 from liveboard import award_exports
@@ -28,23 +27,10 @@ OPERATIONS: list[Operation] = []
 
 
 def operation(method: str, rule: str, *, summary: str, role: str, body: type | None = None, status: int = 200,
-              query: tuple = (), multipart: bool = False) -> Callable:
+              query: tuple = (), multipart: bool = False, media_type: str = "application/json") -> Callable:
     def decorate(fn):
-        @api_auth(role)
-        def view(**kwargs):
-            if body is not None:
-                kwargs["data"] = S.load(body, request.get_json(silent=True))
-            result = fn(**kwargs)
-            if isinstance(result, Response):
-                return result
-            response = jsonify(result)
-            response.status_code = status
-            return response
-
-        view.__name__ = fn.__name__
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
-        OPERATIONS.append(Operation(method, rule, fn.__name__, summary, TAG, role, body, None, "", status, multipart,
-                                    tuple(query)))
+        register(bp, OPERATIONS, Operation(method, rule, fn.__name__, summary, TAG, role, body, None, "", status,
+                                           multipart, tuple(query), media_type), fn)
         return fn
 
     return decorate
@@ -62,9 +48,10 @@ def _sessions():
     return _runtime().sessions
 
 
-def _year_arg() -> int:
-    raw = request.args.get("year", "")
-    if not (raw.isdigit() and len(raw) == 4):
+def _year_arg(raw: str | None = None) -> int:
+    """?year= (or `raw`, e.g. a form field) as a four-digit year; ApiError 400 otherwise."""
+    raw = (request.args.get("year", "") if raw is None else raw).strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) == 4):  # isascii: isdigit() alone takes "²"
         raise ApiError(400, "invalid_year", "year 应为四位年份，例如 2026")
     return int(raw)
 
@@ -76,6 +63,7 @@ def _file(content: bytes, filename: str, mimetype: str) -> Response:
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
 
 
 # -- schemas -----------------------------------------------------------------------------------
@@ -85,12 +73,9 @@ class AwardCompute(Schema):
                                                   "sales_milestone 销售额首次突破奖励、station_rating 服务站点评定"})
     scope = fields.String(required=True, validate=validate.OneOf(tuple(award_store.SCOPES)),
                           metadata={"description": "campaign（按活动）或 year（按年度）"})
-    scope_key = fields.String(required=True, validate=validate.Length(min=1, max=64),
-                              metadata={"description": "活动代码或四位年份"})
-    min_net_gmv_fen = fields.Integer(load_default=0, validate=validate.Range(min=0),
-                                     metadata={"description": "评选最低净成交额（分）"})
-    min_order_count = fields.Integer(load_default=0, validate=validate.Range(min=0),
-                                     metadata={"description": "评选最低订单数"})
+    scope_key = S.text(64, required=True, metadata={"description": "活动代码或四位年份"})
+    min_net_gmv_fen = S.whole(load_default=0, metadata={"description": "评选最低净成交额（分）"})
+    min_order_count = S.whole(load_default=0, metadata={"description": "评选最低订单数"})
     policy = fields.String(load_default="pay_difference",
                            validate=validate.OneOf(("pay_difference", "pay_full_higher_tier")),
                            metadata={"description": "销售额奖励跨年升档：pay_difference 补足差额（默认）或 "
@@ -105,33 +90,31 @@ class AwardTransition(Schema):
 
 
 class AwardAdjustment(Schema):
-    participant_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
-                           metadata={"description": "调整原因（必填，记入审计日志并在名单上显示）"})
-    amount_fen = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    participant_id = S.text(64, required=True)
+    reason = S.text(500, required=True, metadata={"description": "调整原因（必填，记入审计日志并在名单上显示）"})
+    amount_fen = S.whole(load_default=None, allow_none=True)
     included = fields.Boolean(load_default=None, allow_none=True, metadata={"description": "false 表示移出名单"})
-    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    name = S.text(200, min_len=0, load_default=None, allow_none=True)
+    category = S.text(64, min_len=0, load_default=None, allow_none=True)
 
 
 class AwardReviewIn(Schema):
-    participant_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    participant_id = S.text(64, required=True)
     step = fields.String(required=True, validate=validate.OneOf(award_store.REVIEW_STEPS),
                          metadata={"description": "county_prereview 县级初审 → prefecture_office 州商务局审核 → "
                                                   "expert_review 专家评审 → government_approval 州政府审定"})
     decision = fields.String(required=True, validate=validate.OneOf(tuple(award_store.DECISIONS)))
-    note = fields.String(load_default="", validate=validate.Length(max=500))
+    note = S.text(500, min_len=0, load_default="")
 
 
 class StationScoreIn(Schema):
     quality_score = fields.String(required=True, metadata={"description": "服务质量评分 0–100（最多两位小数）"})
-    volume_fen = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
-                                metadata={"description": "年度交易额（分）；县级运营中心不填时取本县销售额"})
+    volume_fen = S.whole(load_default=None, allow_none=True,
+                         metadata={"description": "年度交易额（分）；县级运营中心不填时取本县销售额"})
 
 
 class TargetIn(Schema):
-    annual_target_fen = fields.Integer(required=True, validate=validate.Range(min=1),
-                                       metadata={"description": "年度销售目标（分）"})
+    annual_target_fen = S.whole(1, required=True, metadata={"description": "年度销售目标（分）"})
 
 
 # -- award lists -------------------------------------------------------------------------------
@@ -179,7 +162,7 @@ def review_award(list_id: int, data: dict):
     return award_store.record_review(_sessions(), list_id, participant_id, **data)
 
 
-@operation("GET", "/awards/<int:list_id>/export.xlsx", summary="导出名单（.xlsx）", role="viewer")
+@operation("GET", "/awards/<int:list_id>/export.xlsx", summary="导出名单（.xlsx）", role="viewer", media_type=XLSX)
 def export_award_list(list_id: int):
     award_list = award_store.get_list(_sessions(), list_id)
     name = f"awards-{award_list['kind']}-{award_list['scope_key']}-v{award_list['version']}.xlsx"
@@ -187,14 +170,13 @@ def export_award_list(list_id: int):
 
 
 @operation("GET", "/awards/<int:list_id>/certificates/<participant_id>.pdf", summary="获奖证书（PDF，可打印）",
-           role="viewer")
+           role="viewer", media_type=PDF)
 def award_certificate(list_id: int, participant_id: str):
     award_list = award_store.get_list(_sessions(), list_id)
     item = next((i for i in award_list["items"] if i["participant_id"] == participant_id and i["included"]), None)
     if item is None:
         raise ApiError(404, "award_item_not_found", f"{participant_id} 不在该名单上")
-    return _file(award_exports.certificate_pdf(award_list, item), f"certificate-{list_id}-{participant_id}.pdf",
-                 "application/pdf")
+    return _file(award_exports.certificate_pdf(award_list, item), f"certificate-{list_id}-{participant_id}.pdf", PDF)
 
 
 # -- station scores and targets ------------------------------------------------------------------
@@ -217,7 +199,7 @@ def target_progress():
 
 
 @operation("GET", "/targets/progress.xlsx", summary="导出年度目标完成情况（.xlsx）", role="viewer",
-           query=(("year", "integer", "四位年份"),))
+           query=(("year", "integer", "四位年份"),), media_type=XLSX)
 def export_target_progress():
     runtime = _runtime()
     year = _year_arg()
@@ -233,12 +215,7 @@ def import_region_targets():
     from configstore.targets_import import import_targets
 
     request.max_content_length = organizer.IMPORT_MAX_BYTES
-    year = _year_arg() if request.args.get("year") else None
-    if year is None:
-        raw = (request.form.get("year") or "").strip()
-        if not (raw.isdigit() and len(raw) == 4):
-            raise ApiError(400, "invalid_year", "year 应为四位年份，例如 2026")
-        year = int(raw)
+    year = _year_arg() if request.args.get("year") else _year_arg(request.form.get("year") or "")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(400, "file_required", "请以 multipart/form-data 上传字段 file（.csv 或 .xlsx）")

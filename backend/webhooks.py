@@ -21,11 +21,20 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from backend.errors import ApiError
 from consumers.envelope import partition_key, wrap
 from eventlog.base import EventLogUnavailable, Record
-from schemas.events import Invalid, validate_event
+from schemas.events import FieldError, Invalid, validate_event
 
 bp = Blueprint("webhooks", __name__)
 
 TOLERANCE_S = 5 * 60
+# Every error.code this endpoint answers with, by status: /v1/openapi.json documents exactly these.
+ERRORS: dict[int, tuple[str, ...]] = {
+    400: ("invalid_event", "invalid_batch", "invalid_json", "invalid_encoding"),
+    401: ("unknown_source", "missing_signature", "invalid_timestamp", "stale_timestamp", "invalid_signature"),
+    413: ("payload_too_large", "batch_too_large"),
+    415: ("unsupported_media_type",),
+    429: ("rate_limited",),  # per source and client IP (backend.auth, Settings.webhook_rate_limit)
+    503: ("event_log_unavailable",),
+}
 _verifiers: dict[str, Webhook] = {}
 
 
@@ -59,6 +68,18 @@ def _check_timestamp(raw: str) -> None:
         raise ApiError(401, "invalid_timestamp", "webhook-timestamp 不是有效的 Unix 时间戳") from None
     if sent_at != sent_at or abs(time.time() - sent_at) > TOLERANCE_S:  # NaN or outside the window
         raise ApiError(401, "stale_timestamp", "webhook-timestamp 与服务器时间相差超过 5 分钟")
+
+
+def _record(item: Any, *, source: str, received_at: datetime, webhook_id: str) -> tuple[Record | None, list[dict]]:
+    """The log record for one item; or None and the item's field errors (Chinese messages)."""
+    checked = validate_event(item, now=received_at)
+    if isinstance(checked, Invalid):
+        return None, [e.as_dict() for e in checked.errors]
+    try:
+        value = wrap(item, source=source, received_at=received_at, webhook_id=webhook_id)
+    except orjson.JSONEncodeError:  # orjson reads 1024 levels of nesting (an extra field) but writes only 254
+        return None, [FieldError("$", "too_deep", "嵌套层级过深").as_dict()]
+    return Record(key=partition_key(item), value=value), []
 
 
 @bp.post("/v1/webhooks/<source_name>")
@@ -108,15 +129,13 @@ def receive(source_name: str):
     records: list[Record] = []
     accepted_ids: list[str] = []
     for index, item in enumerate(items):
-        checked = validate_event(item, now=received_at)
-        event_id = item.get("event_id") if isinstance(item, dict) and isinstance(item.get("event_id"), str) else None
-        if isinstance(checked, Invalid):
-            results.append({"index": index, "event_id": event_id, "status": "rejected",
-                            "errors": [e.as_dict() for e in checked.errors]})
+        record, errors = _record(item, source=source.name, received_at=received_at, webhook_id=headers["webhook-id"])
+        if record is None:
+            event_id = item.get("event_id") if isinstance(item, dict) else None
+            event_id = event_id if isinstance(event_id, str) else None
+            results.append({"index": index, "event_id": event_id, "status": "rejected", "errors": errors})
             continue
-        records.append(Record(key=partition_key(item),
-                              value=wrap(item, source=source.name, received_at=received_at,
-                                         webhook_id=headers["webhook-id"])))
+        records.append(record)
         accepted_ids.append(item["event_id"])
         results.append({"index": index, "event_id": item["event_id"], "status": "accepted"})
 

@@ -147,7 +147,7 @@ def get_user(factory: sessionmaker[Session], user_id: int) -> UserInfo | None:
 
 def list_users(factory: sessionmaker[Session]) -> list[dict]:
     with factory() as session:
-        return [{**_info(u).as_dict(), "created_at": u.created_at.isoformat() if u.created_at else None}
+        return [{**_info(u).as_dict(), "created_at": _aware(u.created_at).isoformat() if u.created_at else None}
                 for u in session.scalars(select(User).order_by(User.id)).all()]
 
 
@@ -187,8 +187,8 @@ def create_token(factory: sessionmaker[Session], username: str, name: str) -> tu
 
 def _token_dict(row: ApiToken, username: str) -> dict:
     return {"id": row.id, "username": username, "name": row.name, "hint": row.hint,
-            "created_at": row.created_at.isoformat() if row.created_at else None,
-            "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+            "created_at": _aware(row.created_at).isoformat() if row.created_at else None,
+            "last_used_at": _aware(row.last_used_at).isoformat() if row.last_used_at else None,
             "expires_at": expires_at.isoformat() if (expires_at := token_expires_at(row.created_at)) else None,
             "revoked": row.revoked_at is not None}
 

@@ -7,7 +7,8 @@ import io
 from datetime import date
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
 from configstore.awards import REVIEW_STEP_NAMES_ZH, STATE_NAMES_ZH
 from domain.money import format_yuan
@@ -15,6 +16,12 @@ from domain.money import format_yuan
 AWARD_COLUMNS = ("序号", "编号", "名称", "类别", "奖励金额（元）", "业绩（元）", "状态", "调整原因", "评审记录")
 TARGET_COLUMNS = ("区划代码", "名称", "层级", "上级代码", "年度目标（元）", "直接计入（元）", "实际完成（元）", "完成情况")
 LEVEL_NAMES_ZH = {"province": "省", "city": "州（市）", "county": "县市", "township": "乡镇", "village": "村"}
+
+
+def _append(sheet, values) -> None:
+    """A row whose text is safe for xlsx: openpyxl refuses control characters (which imported
+    names or reasons may still carry), so they are dropped."""
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
 
 
 def _yuan(fen: int | None) -> str:
@@ -29,28 +36,28 @@ def award_list_xlsx(award_list: dict) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "获奖名单"
-    ws.append([_title(award_list)])
+    _append(ws, [_title(award_list)])
     ws["A1"].font = Font(bold=True, size=14)
     notice = (f"{award_list['notice_start']} 至 {award_list['notice_end']}" if award_list.get("notice_start") else "—")
-    ws.append(["状态", STATE_NAMES_ZH[award_list["state"]], "公示期", notice, "奖励合计（元）",
+    _append(ws, ["状态", STATE_NAMES_ZH[award_list["state"]], "公示期", notice, "奖励合计（元）",
                _yuan(award_list["total_fen"])])
-    ws.append(list(AWARD_COLUMNS))
+    _append(ws, list(AWARD_COLUMNS))
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for item in award_list["items"]:
         status = "已移除" if not item["included"] else ("人工调整" if item["adjusted"] else "计算结果")
         reviews = "；".join(f"{REVIEW_STEP_NAMES_ZH[r['step']]}：{r['decision_name']}（{r['reviewer']}，{r['at'][:10]}）"
                            for r in item["reviews"])
-        ws.append([item["position"], item["participant_id"], item["name"], item["category"], _yuan(item["amount_fen"]),
+        _append(ws, [item["position"], item["participant_id"], item["name"], item["category"], _yuan(item["amount_fen"]),
                    _yuan(item["metric_fen"]), status, item["adjustment_reason"] or "", reviews])
     for column, width in zip("ABCDEFGHI", (6, 14, 28, 22, 16, 18, 10, 30, 60)):
         ws.column_dimensions[column].width = width
     ineligible = award_list["params"].get("ineligible") or award_list["params"].get("not_granted") or []
     if ineligible:
         other = wb.create_sheet("未入选及原因")
-        other.append(["编号", "名称", "原因"])
+        _append(other, ["编号", "名称", "原因"])
         for row in ineligible:
-            other.append([row["participant_id"], row["name"], "；".join(row.get("reasons") or [row.get("reason", "")])])
+            _append(other, [row["participant_id"], row["name"], "；".join(row.get("reasons") or [row.get("reason", "")])])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -60,13 +67,13 @@ def targets_xlsx(progress: dict) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "目标完成情况"
-    ws.append([f"{progress['year']} 年度网络销售目标完成情况"])
+    _append(ws, [f"{progress['year']} 年度网络销售目标完成情况"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(list(TARGET_COLUMNS))
+    _append(ws, list(TARGET_COLUMNS))
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for r in progress["regions"]:
-        ws.append([r["code"], r["name"], LEVEL_NAMES_ZH[r["level"]], r["parent_code"] or "",
+        _append(ws, [r["code"], r["name"], LEVEL_NAMES_ZH[r["level"]], r["parent_code"] or "",
                    _yuan(r["annual_target_fen"]), _yuan(r["direct_sales_fen"]), _yuan(r["actual_sales_fen"]),
                    r["label"] or "未设目标"])
     for column, width in zip("ABCDEFGH", (14, 20, 10, 14, 18, 18, 18, 24)):

@@ -41,11 +41,15 @@ def _campaign(slug: str) -> registry.CampaignInfo:
     return campaign
 
 
-def _period() -> str:
+def _period(*, on_demand_too: bool = True) -> str:
+    """The published period asked for. The boards endpoint also serves day/week/month/year
+    (computed on demand) before it gets here; the rank card serves only the published ones."""
     period = request.args.get("period", "campaign")
     if period not in PERIODS:
-        raise ApiError(400, "invalid_period", "period 只能是 campaign、today、day、week、month 或 year",
-                       details={"allowed": [*PERIODS, "day", "week", "month", "year"]})
+        if on_demand_too:
+            raise ApiError(400, "invalid_period", "period 只能是 campaign、today、day、week、month 或 year",
+                           details={"allowed": [*PERIODS, "day", "week", "month", "year"]})
+        raise ApiError(400, "invalid_period", "period 只能是 campaign 或 today", details={"allowed": [*PERIODS]})
     return period
 
 
@@ -138,7 +142,7 @@ def participant_card(slug: str, board: str, participant_id: str):
     campaign = _campaign(slug)
     if board not in BOARDS:
         raise ApiError(404, "board_not_found", "榜单不存在（hosts 或 enterprises）")
-    kind, key = _window_key(campaign, _period())
+    kind, key = _window_key(campaign, _period(on_demand_too=False))
     snap = snapshots.latest(_sessions(), slug, board, kind, key)
     card = rank_card_payload(snap, participant_id)
     if card is None:

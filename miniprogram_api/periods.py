@@ -56,8 +56,9 @@ def resolve_period(campaign: registry.CampaignInfo, kind: str, key: str | None,
                    now: datetime | None = None) -> Period:
     """The period asked for; ApiError 400 (Chinese) for an unknown kind or a malformed key."""
     if kind not in ON_DEMAND_KINDS:
-        raise ApiError(400, "invalid_period", "period 只能是 day、week、month、year、campaign（或 today）",
-                       details={"allowed": list(ON_DEMAND_KINDS) + ["today"]})
+        # (today is a published board without a key; periods computed here are named by kind + key)
+        raise ApiError(400, "invalid_period", "period 只能是 day、week、month、year 或 campaign",
+                       details={"allowed": list(ON_DEMAND_KINDS)})
     if kind == "campaign":
         if key not in (None, "", campaign.slug):
             raise ApiError(400, "invalid_period_key", f"活动总榜的 key 只能是活动代码 {campaign.slug}")

@@ -102,7 +102,14 @@ def parse_rfc3339(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("z", "Z"))
     if parsed.tzinfo is None:
         raise ValueError("offset required")
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        raise TimeOutOfRange(value) from exc
+
+
+class TimeOutOfRange(ValueError):
+    """Well-formed, but its UTC lies outside what a datetime can hold."""
 
 
 def validate_event(item: Any, *, now: datetime | None = None) -> Validated | Invalid:
@@ -116,6 +123,8 @@ def validate_event(item: Any, *, now: datetime | None = None) -> Validated | Inv
         return Invalid(errors or [FieldError("$", "invalid", "事件无效")])
     try:
         occurred = parse_rfc3339(item["occurred_at"])
+    except TimeOutOfRange:
+        return Invalid([FieldError("occurred_at", "out_of_range", "时间超出可表示的范围")])
     except ValueError:
         return Invalid([FieldError("occurred_at", "format", "时间格式不正确，需为带时区的 RFC 3339 时间")])
     now = now or datetime.now(timezone.utc)

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 from datetime import timedelta
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from backend.errors import ApiError
+from backend.errors import ApiError, error_response
 from configstore import accounts
 from configstore.accounts import UserInfo
 from configstore.audit import acting_as
@@ -78,7 +80,9 @@ def init_auth(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # the console turns it on for itself (see console.py)
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_HEADERS_ENABLED=True,  # Retry-After on a 429, remaining budget for machines
+        # Off: Flask-Limiter would overwrite the Retry-After of other answers (the webhook's 503);
+        # a 429 gets its own below.
+        RATELIMIT_HEADERS_ENABLED=False,
         # A counter store that is down must not turn sales away: limits lapse, requests pass.
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
@@ -90,6 +94,15 @@ def init_auth(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     _limit_webhooks()
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+
+
+def _rate_limited(_exc: RateLimitExceeded):
+    """429 as a JSON error, with Retry-After: the seconds until the window that was hit resets."""
+    current = limiter.current_limit
+    seconds = int(current.reset_at - time.time()) if current is not None else 60
+    code, message = "rate_limited", "请求过于频繁，请稍后再试"
+    return error_response(429, code, message, headers={"Retry-After": str(max(1, seconds))})
 
 
 def _webhook_limit() -> str:

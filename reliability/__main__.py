@@ -2,7 +2,8 @@
 
   faults  [--events 100000] [--rate 1500]    kill -9 consumers, restart ClickHouse and Kafka,
                                              kill an API worker, then account for every event
-  load    [--minutes 5] [--rate 1500]        sustained load: no undocumented 5xx, flat memory
+  load    [--minutes 5] [--rate R]           sustained load: no undocumented 5xx, flat memory; without
+                                             --rate, 90% of the rate carried at saturation (probed first)
 Exit code 0 only when every check holds; the figures are printed as they are measured.
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suite", choices=["faults", "load", "all"])
     parser.add_argument("--events", type=int, default=100_000, help="fault run: events to send")
     parser.add_argument("--minutes", type=float, default=5.0, help="load run: how long")
-    parser.add_argument("--rate", type=float, default=1500.0, help="events/s offered")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="events/s offered (faults: default 800; load: default 90%% of the probed limit)")
     args = parser.parse_args(argv)
 
     print("[reliability] starting Kafka, ClickHouse and PostgreSQL on loopback", flush=True)
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.suite in ("faults", "all"):
             from reliability.faults import FaultPlan, run_faults
 
-            report = run_faults(services, work / "faults", FaultPlan(events=args.events, rate=args.rate),
+            report = run_faults(services, work / "faults", FaultPlan(events=args.events, rate=args.rate or 800),
                                 echo=lambda line: print(line, flush=True))
             ok &= report.ok
         if args.suite in ("load", "all"):

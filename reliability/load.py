@@ -27,7 +27,10 @@ from reliability.traffic import Batch, Ledger, PacedSenders
 @dataclass
 class LoadPlan:
     seconds: float = 300.0
-    rate: float = 1500.0  # events/s offered
+    rate: float | None = None  # events/s offered; None: share_of_limit × the limit probed first
+    share_of_limit: float = 0.9
+    probe_seconds: float = 30.0  # offered probe_rate, to measure what the deployment carries
+    probe_rate: float = 20_000.0
     batch_size: int = 100
     board_readers: int = 4  # hosts polling the boards, one request a second each... times 5
     max_growth: float = 1.10  # last-third RSS / middle-third RSS, per process
@@ -39,6 +42,7 @@ class LoadReport:
     seconds: float = 0.0
     offered_rate: float = 0.0
     achieved_rate: float = 0.0
+    limit_rate: float = 0.0  # carried end to end at saturation, measured in this run (0: not probed)
     accepted: int = 0
     stored: int = 0
     lost: int = 0
@@ -61,8 +65,10 @@ class LoadReport:
                 and all(g <= self.max_growth for g in self.growth.values()))
 
     def lines(self) -> list[str]:
+        limit = (f"; {self.achieved_rate / self.limit_rate:.2f} of the {self.limit_rate:.0f} events/s "
+                 f"carried at saturation in this run" if self.limit_rate else "")
         return [
-            f"[load] {self.seconds:.0f} s at {self.achieved_rate:.0f} events/s (offered {self.offered_rate:.0f}); "
+            f"[load] {self.seconds:.0f} s at {self.achieved_rate:.0f} events/s (offered {self.offered_rate:.0f}{limit}); "
             f"accepted {self.accepted}, stored {self.stored}, lost {self.lost}, duplicated {self.duplicated}",
             f"[load] webhook attempts {dict(sorted(self.requests.items()))}; undocumented 5xx {self.server_errors or 0}",
             f"[load] board reads {self.board_reads}, errors {self.board_errors or 0}",
@@ -82,7 +88,7 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
     described = workload.setup_campaign(sessions, slug)
     secret = workload.ensure_source(sessions, "load")
     children = Children(work_dir / "logs")
-    report = LoadReport(offered_rate=plan.rate, max_growth=plan.max_growth)
+    report = LoadReport(max_growth=plan.max_growth)
     try:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -91,23 +97,27 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
         consumers = [children.liveboard(f"consumer-{n}", settings, "consume") for n in range(2)]
         children.liveboard("scheduler", settings, "schedule")
         ledger = Ledger()
-        senders = PacedSenders(f"{base}/v1/webhooks/load", secret, ledger, rate=plan.rate).start()
+        senders = PacedSenders(f"{base}/v1/webhooks/load", secret, ledger, rate=plan.rate or plan.probe_rate).start()
         stop = threading.Event()
         readers = _BoardReaders(f"{base}/v1/campaigns/{slug}/boards", plan.board_readers, stop)
-        samples: dict[str, list[tuple[float, float]]] = {}
         factory = workload.EventFactory(slug, described["hosts"], described["enterprises"], seed=plan.seed, tag="l")
-        began = time.monotonic()
-        next_sample, next_echo = began, began + 30
-        while (elapsed := time.monotonic() - began) < plan.seconds:
-            senders.put(Batch(factory.events(plan.batch_size)))
-            now = time.monotonic()
-            if now >= next_sample:
-                _sample(samples, elapsed, api, consumers)
-                next_sample = now + 2.0
-            if now >= next_echo:
-                echo(f"[load] {elapsed:.0f}/{plan.seconds:.0f} s, {len(ledger.accepted)} accepted, "
-                     f"RSS api {sum(rss_mib(p) for p in [api.pid, *worker_pids(api)]):.0f} MiB")
-                next_echo = now + 30
+        if plan.rate is None:  # the limit, measured on this deployment now: what saturation carries
+            before, began = len(ledger.accepted), time.monotonic()
+            _feed(senders, factory, plan, plan.probe_seconds)
+            report.limit_rate = (len(ledger.accepted) - before) / (time.monotonic() - began)
+            senders.set_rate(plan.share_of_limit * report.limit_rate)
+            echo(f"[load] probe: {report.limit_rate:.0f} events/s carried at saturation; "
+                 f"sustaining {senders.rate:.0f} events/s")
+        report.offered_rate = senders.rate
+        samples: dict[str, list[tuple[float, float]]] = {}
+        before, began = len(ledger.accepted), time.monotonic()
+
+        def observe(elapsed: float) -> None:
+            _sample(samples, elapsed, api, consumers)
+
+        _feed(senders, factory, plan, plan.seconds, observe=observe, echo=lambda elapsed: echo(
+            f"[load] {elapsed:.0f}/{plan.seconds:.0f} s, {len(ledger.accepted)} accepted, "
+            f"RSS api {sum(rss_mib(p) for p in [api.pid, *worker_pids(api)]):.0f} MiB"))
         senders.finish()
         report.seconds = time.monotonic() - began
         stop.set()
@@ -116,7 +126,7 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
         rows = stored_rows(services, settings)
         stored_ids = {r[0] for r in rows}
         report.accepted = len(ledger.accepted)
-        report.achieved_rate = report.accepted / report.seconds if report.seconds else 0.0
+        report.achieved_rate = (report.accepted - before) / report.seconds if report.seconds else 0.0
         report.stored = len(stored_ids & ledger.accepted)
         report.lost = len(ledger.accepted - stored_ids)
         report.duplicated = len(rows) - len(stored_ids)
@@ -129,6 +139,21 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
     for line in report.lines():
         echo(line)
     return report
+
+
+def _feed(senders: PacedSenders, factory, plan: LoadPlan, seconds: float, observe=None, echo=None) -> None:
+    """Keep the senders' queue full for `seconds`; `observe` every 2 s, `echo` every 30 s."""
+    began = time.monotonic()
+    next_sample, next_echo = began, began + 30
+    while (elapsed := time.monotonic() - began) < seconds:
+        senders.put(Batch(factory.events(plan.batch_size)))
+        now = time.monotonic()
+        if observe is not None and now >= next_sample:
+            observe(elapsed)
+            next_sample = now + 2.0
+        if echo is not None and now >= next_echo:
+            echo(elapsed)
+            next_echo = now + 30
 
 
 def _sample(samples: dict, elapsed: float, api, consumers) -> None:

@@ -79,6 +79,11 @@ class PacedSenders:
             self._threads.append(thread)
         return self
 
+    def set_rate(self, rate: float) -> None:
+        with self._lock:
+            self.rate = rate
+            self._next_due = time.perf_counter()
+
     def register(self, batch: Batch) -> None:
         with self.ledger.lock:
             for event in batch.events:

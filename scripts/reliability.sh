@@ -10,7 +10,7 @@ bash scripts/bootstrap.sh
 
 if [ "$#" -eq 0 ]; then
   .venv/bin/python -m reliability faults --events 100000 --rate 800
-  .venv/bin/python -m reliability load --minutes 5 --rate 3000
+  .venv/bin/python -m reliability load --minutes 5
 else
   .venv/bin/python -m reliability "$@"
 fi

@@ -101,8 +101,7 @@ def _rate_limited(_exc: RateLimitExceeded):
     """429 as a JSON error, with Retry-After: the seconds until the window that was hit resets."""
     current = limiter.current_limit
     seconds = int(current.reset_at - time.time()) if current is not None else 60
-    code, message = "rate_limited", "请求过于频繁，请稍后再试"
-    return error_response(429, code, message, headers={"Retry-After": str(max(1, seconds))})
+    return error_response(429, "rate_limited", "请求过于频繁，请稍后再试", headers={"Retry-After": str(max(1, seconds))})
 
 
 def _webhook_limit() -> str:

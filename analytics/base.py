@@ -67,4 +67,4 @@ def epoch(ts: datetime) -> int:
 
 
 def as_rows(columnar: dict[str, Iterable[Any]], columns: Sequence[str]) -> list[tuple]:
-    return list(zip(*(columnar[c] for c in columns)))
+    return list(zip(*(columnar[c] for c in columns), strict=True))

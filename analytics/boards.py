@@ -8,29 +8,22 @@ returned under the empty id "" (unattributed).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timezone
-from typing import Mapping
 
 from analytics.base import AnalyticsStore
+from domain.attribution import Attribution
 from domain.ranking import ParticipantTotals
 
 BOARD_COLUMNS = {"hosts": "host", "enterprises": "enterprise"}
 _SENTINEL = "\x00"  # keeps the transform() arrays non-empty (an empty array literal has no type)
 
 
-@dataclass(frozen=True)
-class Attribution:
-    """Who a posted value means: registered ids, and platform accounts -> id."""
-
-    ids: tuple[str, ...]
-    accounts: Mapping[tuple[str, str], str]  # (platform, account_id) -> participant id
-
-    def params(self) -> dict[str, list[str]]:
-        ids = list(self.ids) or [_SENTINEL]
-        keys = [f"{platform}|{account}" for platform, account in self.accounts] or [_SENTINEL]
-        values = list(self.accounts.values()) or [""]
-        return {"ids": ids, "acct_keys": keys, "acct_ids": values}
+def attribution_params(attribution: Attribution) -> dict[str, list[str]]:
+    """The query parameters `participant_expr` reads."""
+    ids = list(attribution.ids) or [_SENTINEL]
+    keys = [f"{platform}|{account}" for platform, account in attribution.accounts] or [_SENTINEL]
+    values = list(attribution.accounts.values()) or [""]
+    return {"ids": ids, "acct_keys": keys, "acct_ids": values}
 
 
 def participant_expr(column: str) -> str:
@@ -71,7 +64,7 @@ def participant_totals(store: AnalyticsStore, *, board: str, first_day: date, la
         GROUP BY participant
         """,
         {"campaign": campaign, "first_day": first_day, "last_day": last_day,
-         "counties": tuple(counties or ("",)), **attribution.params()},
+         "counties": tuple(counties or ("",)), **attribution_params(attribution)},
     )
     return [ParticipantTotals(pid, int(net), int(paid), int(refunded), int(orders), int(refunds), int(units), 0,
                               reached.astimezone(timezone.utc))
@@ -95,7 +88,7 @@ def distinct_buyers(store: AnalyticsStore, *, campaign: str, board: str, first_d
           AND ({column} IN %(wanted_ids)s OR concat(platform, '|', {column}) IN %(wanted_keys)s)
         GROUP BY participant
         """,
-        {"campaign": campaign, "first_day": first_day, "last_day": last_day, **attribution.params(),
+        {"campaign": campaign, "first_day": first_day, "last_day": last_day, **attribution_params(attribution),
          "wanted_ids": tuple(sorted(wanted)), "wanted_keys": tuple(account_keys) or (_SENTINEL,)},
     )
     return {pid: int(count) for pid, count in rows if pid in wanted}
@@ -113,7 +106,7 @@ def campaign_totals(store: AnalyticsStore, *, campaign: str, first_day: date, la
     )
     names = ("net_gmv_fen", "paid_fen", "refunded_fen", "order_count", "refund_count", "units")
     values = rows[0] if rows else (0,) * len(names)
-    return {name: int(value or 0) for name, value in zip(names, values)}
+    return {name: int(value or 0) for name, value in zip(names, values, strict=True)}
 
 
 def net_gmv_by(store: AnalyticsStore, *, dimension: str, campaign: str, first_day: date,

@@ -68,7 +68,7 @@ class ChdbStore:
             return []
         payload = json.loads(raw)
         types = [m["type"] for m in payload["meta"]]
-        return [tuple(_convert(v, t) for v, t in zip(row, types)) for row in payload["data"]]
+        return [tuple(_convert(v, t) for v, t in zip(row, types, strict=True)) for row in payload["data"]]
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -77,7 +77,7 @@ class ChdbStore:
         lines = []
         for row in rows:
             record = {}
-            for name, value in zip(columns, row):
+            for name, value in zip(columns, row, strict=True):
                 if isinstance(value, datetime):
                     value = int(value.astimezone(timezone.utc).timestamp())
                 elif isinstance(value, date):

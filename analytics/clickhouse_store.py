@@ -68,7 +68,7 @@ class ClickHouseStore:
             return
         cols = ", ".join(columns)
         target = table.replace("{db}", self.database)
-        columnar = [list(col) for col in zip(*rows)]
+        columnar = [list(col) for col in zip(*rows, strict=True)]
         self._run(lambda c: c.execute(f"INSERT INTO {target} ({cols}) VALUES", columnar, columnar=True))
 
     def ping(self) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from analytics.base import AnalyticsStore
-from analytics.boards import BOARD_COLUMNS, Attribution, participant_expr
+from analytics.boards import BOARD_COLUMNS, attribution_params, participant_expr
+from domain.attribution import Attribution
 from domain.fraud import BuyerHourOrders, HourlyNet
 from domain.ranking import ParticipantTotals
 
@@ -43,7 +44,7 @@ def refund_totals(store: AnalyticsStore, *, campaign: str, board: str,
         WHERE campaign = %(campaign)s
         GROUP BY participant
         """,
-        {"campaign": campaign, **attribution.params()},
+        {"campaign": campaign, **attribution_params(attribution)},
     )
     return [ParticipantTotals(str(pid), int(net), int(paid), int(refunded), int(orders), int(refunds), int(units), 0,
                               reached.astimezone(timezone.utc))
@@ -64,7 +65,7 @@ def buyer_hour_orders(store: AnalyticsStore, *, campaign: str, board: str, attri
         HAVING orders >= %(min_orders)s
         ORDER BY participant, hour_start, buyer
         """,
-        {"campaign": campaign, "min_orders": int(min_orders), **attribution.params()},
+        {"campaign": campaign, "min_orders": int(min_orders), **attribution_params(attribution)},
     )
     return [BuyerHourOrders(str(pid), str(buyer), _utc(hour), int(orders))
             for pid, buyer, hour, orders in rows if pid]
@@ -83,6 +84,6 @@ def hourly_net(store: AnalyticsStore, *, campaign: str, board: str, attribution:
         GROUP BY participant, hour_start
         ORDER BY participant, hour_start
         """,
-        {"campaign": campaign, **attribution.params()},
+        {"campaign": campaign, **attribution_params(attribution)},
     )
     return [HourlyNet(str(pid), _utc(hour), int(net)) for pid, hour, net in rows if pid]

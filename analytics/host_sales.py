@@ -9,13 +9,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from analytics.base import AnalyticsStore
-from analytics.boards import BOARD_COLUMNS, Attribution, participant_expr
-
-
-def only(attribution: Attribution, participant_id: str) -> Attribution:
-    """The attribution narrowed to one participant (its id and its own accounts)."""
-    return Attribution(ids=(participant_id,),
-                       accounts={k: v for k, v in attribution.accounts.items() if v == participant_id})
+from analytics.boards import BOARD_COLUMNS, attribution_params, participant_expr
+from domain.attribution import Attribution
 
 
 def daily_net_gmv(store: AnalyticsStore, *, campaign: str, board: str, participant_id: str, first_day: date,
@@ -33,7 +28,7 @@ def daily_net_gmv(store: AnalyticsStore, *, campaign: str, board: str, participa
         ORDER BY day
         """,
         {"campaign": campaign, "first_day": first_day, "last_day": last_day, "participant": participant_id,
-         **only(attribution, participant_id).params()},
+         **attribution_params(attribution.only(participant_id))},
     )
     by_day = {day: int(net) for day, net in rows}
     span = (last_day - first_day).days + 1

@@ -18,7 +18,8 @@ from datetime import date
 from typing import Mapping
 
 from analytics.base import AnalyticsStore
-from analytics.boards import Attribution, participant_expr
+from analytics.boards import attribution_params, participant_expr
+from domain.attribution import Attribution
 
 REASONS_ZH = {
     "unknown_campaign": "活动未登记",
@@ -85,7 +86,7 @@ def unattributed_groups(store: AnalyticsStore, *, campaigns: Mapping[str, Campai
         """,
         {"slugs": slugs, "firsts": [live[s].first_day.isoformat() for s in live] or [""],
          "lasts": [live[s].last_day.isoformat() for s in live] or [""], "only": campaign or "",
-         **_prefixed(hosts.params(), "h"), **_prefixed(enterprises.params(), "e")},
+         **_prefixed(attribution_params(hosts), "h"), **_prefixed(attribution_params(enterprises), "e")},
     )
     groups = []
     for slug, platform, host, enterprise, host_id, enterprise_id, in_window, net, orders, refunds, first, last in rows:

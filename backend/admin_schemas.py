@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from backend.errors import ApiError
 from configstore.accounts import ROLES
 from configstore.places import STATION_KINDS
-from configstore.registry import ALL_BOARDS
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from domain.boards import BOARDS
+from domain.periods import SHANGHAI
+from services.errors import ApiError
 
 _MESSAGES_ZH = {
     "Missing data for required field.": "缺少必填字段",
@@ -92,7 +90,7 @@ def text(max_len: int, min_len: int = 1, **kwargs) -> fields.String:
 
 
 def _boards(**kwargs) -> fields.List:
-    return fields.List(fields.String(validate=validate.OneOf(ALL_BOARDS)), validate=validate.Length(min=1, max=2),
+    return fields.List(fields.String(validate=validate.OneOf(BOARDS)), validate=validate.Length(min=1, max=2),
                        metadata={"description": "展示哪些榜单：hosts 主播榜、enterprises 企业榜"}, **kwargs)
 
 
@@ -108,7 +106,7 @@ class CampaignCreate(Schema):
     first_day = fields.Date(required=True, metadata={"description": "开始日期（上海时间，含）"})
     last_day = fields.Date(required=True, metadata={"description": "结束日期（上海时间，含）"})
     freeze_at = _freeze_at(load_default=None)
-    boards = _boards(load_default=list(ALL_BOARDS))
+    boards = _boards(load_default=list(BOARDS))
 
 
 class CampaignUpdate(Schema):
@@ -125,7 +123,7 @@ class StatusChange(Schema):
 
 
 class DisqualifyIn(Schema):
-    board = fields.String(required=True, validate=validate.OneOf(ALL_BOARDS))
+    board = fields.String(required=True, validate=validate.OneOf(BOARDS))
     participant_id = text(64, required=True)
     reason = text(500, required=True, metadata={"description": "取消资格原因（公开展示）"})
 
@@ -136,7 +134,7 @@ class SourceCreate(Schema):
 
 
 class Reattribute(Schema):
-    board = fields.String(required=True, validate=validate.OneOf(ALL_BOARDS))
+    board = fields.String(required=True, validate=validate.OneOf(BOARDS))
     platform = text(32, required=True)
     account = text(64, required=True, metadata={"description": "事件中填写的主播或企业值（平台账号）"})
     participant_id = text(64, required=True, metadata={"description": "归属到的已登记主播或企业编号"})

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, jsonify, request
 
 from backend.auth import init_auth
 from backend.errors import register_error_handlers
-from backend.runtime import Runtime
-from liveboard.settings import Settings
+from services.runtime import Runtime, current_runtime
+from settings import Settings
 from wechat.redact import RedactQueryFilter
 
 
@@ -59,7 +59,7 @@ def _security_headers(response):
     if request.path.startswith(PRIVATE_PREFIXES):
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
-    if current_app.extensions["liveboard"].settings.cookie_secure or request.is_secure:
+    if current_runtime().settings.cookie_secure or request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 

@@ -20,19 +20,21 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, g, redirect, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from backend.errors import ApiError, error_response
+import configstore.ratelimit  # noqa: F401  (registers the liveboard+configstore:// storage)
+from backend.errors import error_response
 from configstore import accounts
 from configstore.accounts import UserInfo
 from configstore.audit import acting_as
 from configstore.errors import ConfigError
-import configstore.ratelimit  # noqa: F401  (registers the liveboard+configstore:// storage)
+from services.errors import ApiError
+from services.runtime import current_runtime
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -56,14 +58,11 @@ class ConsoleUser(UserMixin):
         return self.info.active
 
 
-def _sessions():
-    return current_app.extensions["liveboard"].sessions
-
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> ConsoleUser | None:
     # read on every request: a role change or deactivation takes effect at once
-    info = accounts.get_user(_sessions(), int(user_id)) if user_id.isdigit() else None
+    info = accounts.get_user(current_runtime().sessions, int(user_id)) if user_id.isdigit() else None
     if info is None or not info.active or session.get("epoch") != info.session_epoch:
         return None  # unknown, deactivated, or a session ended by logout / a new password
     return ConsoleUser(info)
@@ -105,7 +104,7 @@ def _rate_limited(_exc: RateLimitExceeded):
 
 
 def _webhook_limit() -> str:
-    return current_app.extensions["liveboard"].settings.webhook_rate_limit
+    return current_runtime().settings.webhook_rate_limit
 
 
 def _limit_webhooks() -> None:
@@ -131,7 +130,7 @@ def log_in(info: UserInfo) -> None:
 
 def log_out() -> None:
     if current_user.is_authenticated:
-        accounts.end_sessions(_sessions(), current_user.info.id)
+        accounts.end_sessions(current_runtime().sessions, current_user.info.id)
     logout_user()
     session.clear()
 
@@ -162,7 +161,7 @@ def bearer_user() -> UserInfo:
 
 def verify_api_token(token: str) -> UserInfo | None:
     """The active user behind an API token (the contract miniprogram_api/mp_admin.py uses)."""
-    return accounts.user_for_token(_sessions(), token)
+    return accounts.user_for_token(current_runtime().sessions, token)
 
 
 def config_error(exc: ConfigError) -> ApiError:

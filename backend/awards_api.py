@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 from marshmallow import Schema, fields, validate
 
 from backend import admin_schemas as S
 from backend.admin_api import Operation, register
-from backend.errors import ApiError
 from configstore import awards as award_store
-from liveboard import award_exports
-from liveboard import awards as award_compute
-from liveboard import fraud as fraud_compute
+from domain.boards import BOARDS
+from services import award_exports
+from services import awards as award_compute
+from services import fraud as fraud_compute
+from services.errors import ApiError
+from services.runtime import current_runtime
 
 bp = Blueprint("awards_api", __name__, url_prefix="/v1/admin")
 TAG = "奖项与目标"
@@ -40,12 +42,6 @@ def operations() -> list[Operation]:
     return list(OPERATIONS)
 
 
-def _runtime():
-    return current_app.extensions["liveboard"]
-
-
-def _sessions():
-    return _runtime().sessions
 
 
 def _year_arg(raw: str | None = None) -> int:
@@ -122,7 +118,7 @@ class TargetIn(Schema):
            query=(("kind", "string", "奖项类型"), ("scope", "string", "campaign 或 year"),
                   ("scope_key", "string", "活动代码或年份")))
 def list_award_lists():
-    return {"award_lists": award_store.list_lists(_sessions(), kind=request.args.get("kind") or None,
+    return {"award_lists": award_store.list_lists(current_runtime().sessions, kind=request.args.get("kind") or None,
                                                   scope=request.args.get("scope") or None,
                                                   scope_key=request.args.get("scope_key") or None)}
 
@@ -130,13 +126,13 @@ def list_award_lists():
 @operation("POST", "/awards/compute", summary="按数据计算奖项名单（存为草稿；已定稿则生成新版本）", role="operator",
            body=AwardCompute, status=201)
 def compute_award_list(data: dict):
-    runtime = _runtime()
+    runtime = current_runtime()
     return award_compute.compute_and_store(runtime.sessions, runtime.store, **data)
 
 
 @operation("GET", "/awards/<int:list_id>", summary="奖项名单详情（含调整与评审记录）", role="viewer")
 def get_award_list(list_id: int):
-    return award_store.get_list(_sessions(), list_id)
+    return award_store.get_list(current_runtime().sessions, list_id)
 
 
 @operation("POST", "/awards/<int:list_id>/transition", summary="名单状态：草稿→冻结→公示→定稿（定稿须管理员）",
@@ -144,7 +140,7 @@ def get_award_list(list_id: int):
 def transition_award_list(list_id: int, data: dict):
     if data["state"] == "final" and not g.user.can("admin"):
         raise ApiError(403, "forbidden", "只有管理员可以定稿", details={"required_role": "admin", "role": g.user.role})
-    return award_store.transition(_sessions(), list_id, data["state"], notice_start=data["notice_start"],
+    return award_store.transition(current_runtime().sessions, list_id, data["state"], notice_start=data["notice_start"],
                                   notice_end=data["notice_end"])
 
 
@@ -152,19 +148,19 @@ def transition_award_list(list_id: int, data: dict):
            role="admin", body=AwardAdjustment, status=201)
 def adjust_award_list(list_id: int, data: dict):
     participant_id = data.pop("participant_id")
-    return award_store.adjust(_sessions(), list_id, participant_id, **data)
+    return award_store.adjust(current_runtime().sessions, list_id, participant_id, **data)
 
 
 @operation("POST", "/awards/<int:list_id>/reviews", summary="记录评审环节（县级初审→州商务局→专家评审→州政府审定）",
            role="operator", body=AwardReviewIn, status=201)
 def review_award(list_id: int, data: dict):
     participant_id = data.pop("participant_id")
-    return award_store.record_review(_sessions(), list_id, participant_id, **data)
+    return award_store.record_review(current_runtime().sessions, list_id, participant_id, **data)
 
 
 @operation("GET", "/awards/<int:list_id>/export.xlsx", summary="导出名单（.xlsx）", role="viewer", media_type=XLSX)
 def export_award_list(list_id: int):
-    award_list = award_store.get_list(_sessions(), list_id)
+    award_list = award_store.get_list(current_runtime().sessions, list_id)
     name = f"awards-{award_list['kind']}-{award_list['scope_key']}-v{award_list['version']}.xlsx"
     return _file(award_exports.award_list_xlsx(award_list), name, XLSX)
 
@@ -172,7 +168,7 @@ def export_award_list(list_id: int):
 @operation("GET", "/awards/<int:list_id>/certificates/<participant_id>.pdf", summary="获奖证书（PDF，可打印）",
            role="viewer", media_type=PDF)
 def award_certificate(list_id: int, participant_id: str):
-    award_list = award_store.get_list(_sessions(), list_id)
+    award_list = award_store.get_list(current_runtime().sessions, list_id)
     item = next((i for i in award_list["items"] if i["participant_id"] == participant_id and i["included"]), None)
     if item is None:
         raise ApiError(404, "award_item_not_found", f"{participant_id} 不在该名单上")
@@ -183,25 +179,25 @@ def award_certificate(list_id: int, participant_id: str):
 @operation("PUT", "/stations/<int:station_id>/scores/<int:year>", summary="录入服务站点年度服务质量评分",
            role="operator", body=StationScoreIn)
 def set_station_score(station_id: int, year: int, data: dict):
-    return award_store.set_station_score(_sessions(), station_id, year, data["quality_score"], data["volume_fen"])
+    return award_store.set_station_score(current_runtime().sessions, station_id, year, data["quality_score"], data["volume_fen"])
 
 
 @operation("PUT", "/targets/<region_code>/<int:year>", summary="设置区划年度销售目标", role="operator", body=TargetIn)
 def set_region_target(region_code: str, year: int, data: dict):
-    return award_store.set_target(_sessions(), region_code, year, data["annual_target_fen"])
+    return award_store.set_target(current_runtime().sessions, region_code, year, data["annual_target_fen"])
 
 
 @operation("GET", "/targets/progress", summary="年度目标完成情况（逐级汇总，“完成年度任务的 X%”）", role="viewer",
            query=(("year", "integer", "四位年份"),))
 def target_progress():
-    runtime = _runtime()
+    runtime = current_runtime()
     return award_compute.target_progress(runtime.sessions, runtime.store, year=_year_arg())
 
 
 @operation("GET", "/targets/progress.xlsx", summary="导出年度目标完成情况（.xlsx）", role="viewer",
            query=(("year", "integer", "四位年份"),), media_type=XLSX)
 def export_target_progress():
-    runtime = _runtime()
+    runtime = current_runtime()
     year = _year_arg()
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=year)
     return _file(award_exports.targets_xlsx(progress), f"targets-{year}.xlsx", XLSX)
@@ -210,9 +206,9 @@ def export_target_progress():
 @operation("POST", "/targets/import", summary="从 CSV 或 .xlsx 导入区划年度销售目标（逐行报告，保留正确的行）",
            role="operator", multipart=True, query=(("year", "integer", "四位年份"),))
 def import_region_targets():
-    from backend import organizer
     from configstore.participants_import import read_rows
     from configstore.targets_import import import_targets
+    from services import organizer
 
     request.max_content_length = organizer.IMPORT_MAX_BYTES
     year = _year_arg() if request.args.get("year") else _year_arg(request.form.get("year") or "")
@@ -225,7 +221,7 @@ def import_region_targets():
         raise ApiError(400, "unsupported_file", str(exc)) from None
     except Exception:  # a corrupt workbook, a CSV that is not UTF-8, ...
         raise ApiError(400, "unreadable_file", "文件无法读取：请上传 UTF-8 编码的 CSV 或 .xlsx 表格") from None
-    return import_targets(_sessions(), rows, year).as_dict()
+    return import_targets(current_runtime().sessions, rows, year).as_dict()
 
 
 # -- fraud signals -------------------------------------------------------------------------------
@@ -233,7 +229,7 @@ def import_region_targets():
            role="viewer", query=(("board", "string", "hosts（主播，默认）或 enterprises（企业）"),))
 def fraud_signals(slug: str):
     board = request.args.get("board", "hosts")
-    if board not in ("hosts", "enterprises"):
+    if board not in BOARDS:
         raise ApiError(400, "invalid_board", "board 只能是 hosts 或 enterprises")
-    runtime = _runtime()
+    runtime = current_runtime()
     return fraud_compute.fraud_signals(runtime.sessions, runtime.store, slug, board)

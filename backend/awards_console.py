@@ -1,12 +1,20 @@
 """Console pages for awards, boards by period and dimension, and targets (/console/awards...).
 
 Kept apart from backend/console.py; the pages extend the console's layout and call the same
-functions as the JSON API (configstore.awards, liveboard.awards, miniprogram_api.periods)."""
+functions as the JSON API (configstore.awards, services.awards, services.boards)."""
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -16,11 +24,13 @@ from configstore import awards as award_store
 from configstore import registry
 from configstore.accounts import ROLE_NAMES_ZH
 from configstore.errors import ConfigError
+from domain.boards import BOARD_NAMES_ZH, DIMENSION_NAMES_ZH, DIMENSIONS
 from domain.money import format_yuan
-from liveboard import award_exports
-from liveboard import awards as award_compute
-from liveboard import fraud as fraud_compute
-from miniprogram_api import periods
+from services import award_exports
+from services import awards as award_compute
+from services import boards as board_service
+from services import fraud as fraud_compute
+from services.runtime import current_runtime
 
 bp = Blueprint("awards_console", __name__, url_prefix="/console/awards", template_folder="templates")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,11 +49,8 @@ bp.register_error_handler(CSRFError, csrf_failed)  # the console's page, not the
 def _globals() -> dict:
     return {"role_names": ROLE_NAMES_ZH, "yuan": format_yuan, "state_names": award_store.STATE_NAMES_ZH,
             "kinds": award_store.KINDS, "review_steps": award_store.REVIEW_STEP_NAMES_ZH,
-            "period_names": periods.KIND_NAMES_ZH, "dimension_names": periods.DIMENSION_NAMES_ZH}
+            "period_names": board_service.PERIOD_NAMES_ZH, "dimension_names": DIMENSION_NAMES_ZH}
 
-
-def _runtime():
-    return current_app.extensions["liveboard"]
 
 
 def _file(content: bytes, filename: str, mimetype: str) -> Response:
@@ -65,15 +72,15 @@ def _try(action, success: str) -> None:
 @bp.get("")
 @console_auth("viewer")
 def index():
-    return render_template("awards/index.html", lists=award_store.list_lists(_runtime().sessions),
-                           campaigns=registry.all_campaigns(_runtime().sessions))
+    return render_template("awards/index.html", lists=award_store.list_lists(current_runtime().sessions),
+                           campaigns=registry.all_campaigns(current_runtime().sessions))
 
 
 @bp.post("/compute")
 @console_auth("operator")
 def compute():
     form = request.form
-    runtime = _runtime()
+    runtime = current_runtime()
 
     def run():
         min_yuan = (form.get("min_net_gmv_yuan") or "0").strip()
@@ -91,7 +98,7 @@ def compute():
 @console_auth("viewer")
 def detail(list_id: int):
     try:
-        award_list = award_store.get_list(_runtime().sessions, list_id)
+        award_list = award_store.get_list(current_runtime().sessions, list_id)
     except ConfigError as exc:
         return render_template("console/message.html", title="未找到", message=exc.message), 404
     return render_template("awards/detail.html", award_list=award_list, can_admin=current_user.info.can("admin"),
@@ -109,7 +116,7 @@ def transition(list_id: int):
 
     def run():
         start, end = form.get("notice_start"), form.get("notice_end")
-        award_store.transition(_runtime().sessions, list_id, state,
+        award_store.transition(current_runtime().sessions, list_id, state,
                                notice_start=date.fromisoformat(start) if start else None,
                                notice_end=date.fromisoformat(end) if end else None)
 
@@ -126,7 +133,7 @@ def adjust(list_id: int):
     def run():
         amount = (form.get("amount_yuan") or "").strip()
         included = form.get("included")
-        result.update(award_store.adjust(_runtime().sessions, list_id, form.get("participant_id", "").strip(),
+        result.update(award_store.adjust(current_runtime().sessions, list_id, form.get("participant_id", "").strip(),
                                          reason=form.get("reason", ""),
                                          amount_fen=int(amount) * 100 if amount else None,
                                          included=None if included in (None, "") else included == "1",
@@ -140,7 +147,7 @@ def adjust(list_id: int):
 @console_auth("operator")
 def review(list_id: int):
     form = request.form
-    _try(lambda: award_store.record_review(_runtime().sessions, list_id, form.get("participant_id", ""),
+    _try(lambda: award_store.record_review(current_runtime().sessions, list_id, form.get("participant_id", ""),
                                            step=form.get("step", ""), decision=form.get("decision", ""),
                                            note=form.get("note", "")), "评审记录已保存")
     return redirect(url_for("awards_console.detail", list_id=list_id))
@@ -149,7 +156,7 @@ def review(list_id: int):
 @bp.get("/<int:list_id>/export.xlsx")
 @console_auth("viewer")
 def export(list_id: int):
-    award_list = award_store.get_list(_runtime().sessions, list_id)
+    award_list = award_store.get_list(current_runtime().sessions, list_id)
     return _file(award_exports.award_list_xlsx(award_list),
                  f"awards-{award_list['kind']}-{award_list['scope_key']}-v{award_list['version']}.xlsx", XLSX)
 
@@ -157,7 +164,7 @@ def export(list_id: int):
 @bp.get("/<int:list_id>/certificates/<participant_id>.pdf")
 @console_auth("viewer")
 def certificate(list_id: int, participant_id: str):
-    award_list = award_store.get_list(_runtime().sessions, list_id)
+    award_list = award_store.get_list(current_runtime().sessions, list_id)
     item = next((i for i in award_list["items"] if i["participant_id"] == participant_id and i["included"]), None)
     if item is None:
         return render_template("console/message.html", title="未找到", message="该获奖者不在名单上"), 404
@@ -168,7 +175,7 @@ def certificate(list_id: int, participant_id: str):
 @bp.get("/boards")
 @console_auth("viewer")
 def boards():
-    runtime = _runtime()
+    runtime = current_runtime()
     campaigns = [c for c in registry.all_campaigns(runtime.sessions) if c.status != "draft"]
     slug = request.args.get("campaign") or (campaigns[0].slug if campaigns else "")
     kind, key = request.args.get("period", "campaign"), request.args.get("key") or None
@@ -178,12 +185,13 @@ def boards():
     campaign = next((c for c in campaigns if c.slug == slug), None)
     if campaign is not None:
         try:
-            period = periods.resolve_period(campaign, kind, key)
-            board = periods.compute_period_boards(runtime.sessions, runtime.store, campaign, period)
-            breakdown = periods.compute_breakdown(runtime.store, campaign, period,
-                                                  dimension if dimension in periods.DIMENSIONS else "county")
+            now = runtime.clock.now()
+            period = board_service.resolve_period(campaign, kind, key, now)
+            board = board_service.period_boards(runtime.sessions, runtime.store, campaign, period, now)
+            breakdown = board_service.breakdown(runtime.sessions, runtime.store, campaign, period,
+                                                dimension if dimension in DIMENSIONS else "county", now)
             if kind == "day" and key:
-                history = periods.published_day(runtime.sessions, campaign, period.first_day)
+                history = board_service.published_day(runtime.sessions, campaign, period.first_day)
         except Exception as exc:  # an ApiError carries a Chinese message
             error = getattr(exc, "message", str(exc))
     return render_template("awards/boards.html", campaigns=campaigns, slug=slug, kind=kind, key=key or "",
@@ -193,7 +201,7 @@ def boards():
 @bp.get("/targets")
 @console_auth("viewer")
 def targets():
-    runtime = _runtime()
+    runtime = current_runtime()
     year = request.args.get("year") or str(award_store.shanghai_today().year)
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=int(year)) if year.isdigit() else None
     return render_template("awards/targets.html", year=year, progress=progress)
@@ -202,7 +210,7 @@ def targets():
 @bp.get("/targets.xlsx")
 @console_auth("viewer")
 def targets_xlsx():
-    runtime = _runtime()
+    runtime = current_runtime()
     year = int(request.args.get("year") or award_store.shanghai_today().year)
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=year)
     return _file(award_exports.targets_xlsx(progress), f"targets-{year}.xlsx", XLSX)
@@ -211,7 +219,7 @@ def targets_xlsx():
 @bp.get("/fraud")
 @console_auth("viewer")
 def fraud():
-    runtime = _runtime()
+    runtime = current_runtime()
     campaigns = [c for c in registry.all_campaigns(runtime.sessions) if c.status != "draft"]
     slug = request.args.get("campaign") or (campaigns[0].slug if campaigns else "")
     board = request.args.get("board", "hosts")
@@ -219,11 +227,11 @@ def fraud():
     if slug:
         try:
             result = fraud_compute.fraud_signals(runtime.sessions, runtime.store, slug,
-                                                 board if board in fraud_compute.BOARD_NAMES_ZH else "hosts")
+                                                 board if board in BOARD_NAMES_ZH else "hosts")
         except ConfigError as exc:
             error = exc.message
     return render_template("awards/fraud.html", campaigns=campaigns, slug=slug, board=board, result=result,
-                           error=error, board_names=fraud_compute.BOARD_NAMES_ZH,
+                           error=error, board_names=BOARD_NAMES_ZH,
                            can_operate=current_user.info.can("operator"))
 
 
@@ -235,9 +243,9 @@ def fraud_disqualify():
     participant_id = form.get("participant_id", "").strip()
 
     def run():
-        if registry.get_campaign(_runtime().sessions, slug) is None:
+        if registry.get_campaign(current_runtime().sessions, slug) is None:
             raise ConfigError("campaign_not_found", f"活动 {slug} 不存在")
-        registry.disqualify(_runtime().sessions, slug, board, participant_id, (form.get("reason") or "").strip())
+        registry.disqualify(current_runtime().sessions, slug, board, participant_id, (form.get("reason") or "").strip())
 
     _try(run, f"已取消 {participant_id} 的资格（下次排名时移出榜单，评选时不再入选）")
     return redirect(url_for("awards_console.fraud", campaign=slug, board=board))

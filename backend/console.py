@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from backend import admin_schemas as S
-from backend import organizer
 from backend.auth import console_auth, csrf, log_in, log_out, login_limits
-from backend.errors import ApiError
 from configstore import accounts, audit, places, registry, snapshots, sources
 from configstore.accounts import ROLE_NAMES_ZH, ROLES
 from configstore.errors import ConfigError
 from configstore.places import STATION_KIND_NAMES_ZH
-from domain.awards import XIANGXI_COUNTIES
+from domain.boards import BOARDS
+from domain.regions import XIANGXI_COUNTIES
+from services import organizer
+from services.errors import ApiError
+from services.runtime import current_runtime
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
@@ -56,12 +58,6 @@ def forbidden(role: str):
                            message=f"此操作需要“{ROLE_NAMES_ZH[role]}”或更高的角色。"), 403
 
 
-def _runtime():
-    return current_app.extensions["liveboard"]
-
-
-def _sessions():
-    return _runtime().sessions
 
 
 def _attempt(action: Callable[[], Any], success: str | None = None) -> Any:
@@ -88,7 +84,7 @@ def _attempt(action: Callable[[], Any], success: str | None = None) -> Any:
 def login():
     if request.method == "GET":
         return render_template("console/login.html", error=None)
-    user = accounts.authenticate(_sessions(), request.form.get("username", "").strip(),
+    user = accounts.authenticate(current_runtime().sessions, request.form.get("username", "").strip(),
                                  request.form.get("password", ""))
     if user is None:
         return render_template("console/login.html", error="用户名或密码错误"), 401
@@ -110,8 +106,8 @@ def logout():
 @bp.get("/")
 @console_auth("viewer")
 def dashboard():
-    return render_template("console/dashboard.html", health=organizer.ingestion_health(_runtime()),
-                           campaigns=registry.all_campaigns(_sessions()))
+    return render_template("console/dashboard.html", health=organizer.ingestion_health(current_runtime()),
+                           campaigns=registry.all_campaigns(current_runtime().sessions))
 
 
 # -- campaigns ---------------------------------------------------------------------------------
@@ -126,7 +122,7 @@ def _campaign_form() -> dict:
 @bp.get("/campaigns")
 @console_auth("viewer")
 def campaigns():
-    return render_template("console/campaigns.html", campaigns=registry.all_campaigns(_sessions()))
+    return render_template("console/campaigns.html", campaigns=registry.all_campaigns(current_runtime().sessions))
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -134,7 +130,7 @@ def campaigns():
 def campaign_new():
     if request.method == "POST":
         data = {"slug": request.form.get("slug", "").strip(), **_campaign_form()}
-        created = _attempt(lambda: registry.create_campaign(_sessions(), **S.load(S.CampaignCreate, data)),
+        created = _attempt(lambda: registry.create_campaign(current_runtime().sessions, **S.load(S.CampaignCreate, data)),
                            "活动已创建（草稿）。确认无误后点击“启用活动”。")
         if created:
             return redirect(url_for("console.campaign_detail", slug=created.slug))
@@ -145,31 +141,31 @@ def campaign_new():
 @bp.route("/campaigns/<slug>", methods=["GET", "POST"])
 @console_auth("viewer")
 def campaign_detail(slug: str):
-    campaign = registry.get_campaign(_sessions(), slug)
+    campaign = registry.get_campaign(current_runtime().sessions, slug)
     if campaign is None:
         return render_template("console/message.html", title="活动不存在", message=f"活动 {slug} 不存在"), 404
     if request.method == "POST":
         if not current_user.info.can("operator"):
             return forbidden("operator")
-        updated = _attempt(lambda: registry.update_campaign(_sessions(), slug, **S.load(S.CampaignUpdate,
+        updated = _attempt(lambda: registry.update_campaign(current_runtime().sessions, slug, **S.load(S.CampaignUpdate,
                                                                                        _campaign_form())),
                            "活动已保存")
         if updated:
             return redirect(url_for("console.campaign_detail", slug=slug))
-    boards = {board: (snapshots.latest(_sessions(), slug, board, "campaign", slug) if board in campaign.boards
-                      else None) for board in registry.ALL_BOARDS}
-    summary = snapshots.load_summary(_sessions(), slug)
+    boards = {board: (snapshots.latest(current_runtime().sessions, slug, board, "campaign", slug) if board in campaign.boards
+                      else None) for board in BOARDS}
+    summary = snapshots.load_summary(current_runtime().sessions, slug)
     return render_template("console/campaign_detail.html", campaign=campaign, boards=boards,
                            summary=summary[1] if summary else None,
                            transitions=registry.TRANSITIONS[campaign.status],
-                           disqualifications=registry.list_disqualifications(_sessions(), slug))
+                           disqualifications=registry.list_disqualifications(current_runtime().sessions, slug))
 
 
 @bp.post("/campaigns/<slug>/status")
 @console_auth("operator")
 def campaign_status(slug: str):
     status = request.form.get("status", "")
-    _attempt(lambda: registry.transition_campaign(_sessions(), slug,
+    _attempt(lambda: registry.transition_campaign(current_runtime().sessions, slug,
                                                   S.load(S.StatusChange, {"status": status})["status"]),
              f"活动状态已改为“{registry.STATUS_NAMES_ZH.get(status, status)}”")
     return redirect(url_for("console.campaign_detail", slug=slug))
@@ -179,7 +175,7 @@ def campaign_status(slug: str):
 @console_auth("operator")
 def campaign_disqualify(slug: str):
     data = {k: request.form.get(k, "").strip() for k in ("board", "participant_id", "reason")}
-    _attempt(lambda: registry.disqualify(_sessions(), slug, **S.load(S.DisqualifyIn, data)),
+    _attempt(lambda: registry.disqualify(current_runtime().sessions, slug, **S.load(S.DisqualifyIn, data)),
              f"已取消 {data['participant_id']} 的资格")
     return redirect(url_for("console.campaign_detail", slug=slug))
 
@@ -188,16 +184,16 @@ def campaign_disqualify(slug: str):
 @console_auth("operator")
 def campaign_requalify(slug: str):
     board, participant_id = request.form.get("board", ""), request.form.get("participant_id", "")
-    _attempt(lambda: registry.requalify(_sessions(), slug, board, participant_id), f"已恢复 {participant_id} 的资格")
+    _attempt(lambda: registry.requalify(current_runtime().sessions, slug, board, participant_id), f"已恢复 {participant_id} 的资格")
     return redirect(url_for("console.campaign_detail", slug=slug))
 
 
 # -- participants ------------------------------------------------------------------------------
 def _participants_page(report: dict | None = None, status: int = 200):
     board = request.args.get("board", "hosts")
-    board = board if board in registry.ALL_BOARDS else "hosts"
+    board = board if board in BOARDS else "hosts"
     return render_template("console/participants.html", board=board, report=report,
-                           participants=registry.list_participants(_sessions(), board)), status
+                           participants=registry.list_participants(current_runtime().sessions, board)), status
 
 
 @bp.get("/participants")
@@ -213,7 +209,7 @@ def participants_import():
     if upload is None or not upload.filename:
         flash("请选择要上传的 .csv 或 .xlsx 文件", "error")
         return _participants_page(status=400)
-    report = _attempt(lambda: organizer.report_dict(organizer.import_file(_runtime(), upload.filename,
+    report = _attempt(lambda: organizer.report_dict(organizer.import_file(current_runtime(), upload.filename,
                                                                           upload.read())))
     if report:
         flash(f"已导入主播 {report['hosts']} 名、企业 {report['enterprises']} 家；有问题的行 {report['bad_rows']} 行",
@@ -223,7 +219,7 @@ def participants_import():
 
 # -- sources -----------------------------------------------------------------------------------
 def _sources_page(new_secret: dict | None = None):
-    return render_template("console/sources.html", sources=sources.list_sources(_sessions()), new_secret=new_secret,
+    return render_template("console/sources.html", sources=sources.list_sources(current_runtime().sessions), new_secret=new_secret,
                            webhook_base=request.host_url.rstrip("/") + "/v1/webhooks/")
 
 
@@ -237,7 +233,7 @@ def sources_page():
 @console_auth("admin")
 def source_create():
     data = {"name": request.form.get("name", "").strip(), "description": request.form.get("description", "").strip()}
-    secret = _attempt(lambda: organizer.create_source(_runtime(), **S.load(S.SourceCreate, data)),
+    secret = _attempt(lambda: organizer.create_source(current_runtime(), **S.load(S.SourceCreate, data)),
                       f"数据来源 {data['name']} 已创建")
     return _sources_page({"name": data["name"], "secret": secret} if secret else None)
 
@@ -245,14 +241,14 @@ def source_create():
 @bp.post("/sources/<name>/rotate")
 @console_auth("admin")
 def source_rotate(name: str):
-    secret = _attempt(lambda: organizer.rotate_source(_runtime(), name), f"已为 {name} 生成新密钥，旧密钥在下次轮换前仍有效")
+    secret = _attempt(lambda: organizer.rotate_source(current_runtime(), name), f"已为 {name} 生成新密钥，旧密钥在下次轮换前仍有效")
     return _sources_page({"name": name, "secret": secret} if secret else None)
 
 
 @bp.post("/sources/<name>/revoke")
 @console_auth("admin")
 def source_revoke(name: str):
-    _attempt(lambda: organizer.revoke_source(_runtime(), name), f"数据来源 {name} 已吊销，此后的推送将被拒绝（401）")
+    _attempt(lambda: organizer.revoke_source(current_runtime(), name), f"数据来源 {name} 已吊销，此后的推送将被拒绝（401）")
     return redirect(url_for("console.sources_page"))
 
 
@@ -260,7 +256,7 @@ def source_revoke(name: str):
 @bp.get("/unattributed")
 @console_auth("viewer")
 def unattributed():
-    groups = organizer.unattributed(_runtime(), request.args.get("campaign") or None)
+    groups = organizer.unattributed(current_runtime(), request.args.get("campaign") or None)
     return render_template("console/unattributed.html", groups=groups, totals=organizer.totals(groups))
 
 
@@ -268,7 +264,7 @@ def unattributed():
 @console_auth("operator")
 def reattribute():
     data = {k: request.form.get(k, "").strip() for k in ("board", "platform", "account", "participant_id")}
-    _attempt(lambda: registry.register_account(_sessions(), **{**S.load(S.Reattribute, data)}),
+    _attempt(lambda: registry.register_account(current_runtime().sessions, **{**S.load(S.Reattribute, data)}),
              f"账号 {data['platform']}:{data['account']} 已归属 {data['participant_id']}，下一次排名计算起计入榜单")
     return redirect(url_for("console.unattributed"))
 
@@ -278,7 +274,7 @@ def reattribute():
 @console_auth("viewer")
 def audit_log():
     before_id = request.args.get("before_id", "")
-    entries = audit.list_entries(_sessions(), limit=100, before_id=int(before_id) if before_id.isdigit() else None,
+    entries = audit.list_entries(current_runtime().sessions, limit=100, before_id=int(before_id) if before_id.isdigit() else None,
                                  target_type=request.args.get("target_type") or None)
     return render_template("console/audit.html", entries=entries)
 
@@ -292,19 +288,19 @@ def tokens():
         if not user.can("operator"):
             return forbidden("operator")
         name = request.form.get("name", "").strip()
-        created = _attempt(lambda: accounts.create_token(_sessions(), user.username,
+        created = _attempt(lambda: accounts.create_token(current_runtime().sessions, user.username,
                                                          S.load(S.TokenCreate, {"name": name})["name"]),
                            "令牌已创建。它只显示这一次，请立即复制保存。")
         new_token = created[1] if created else None
     return render_template("console/tokens.html", new_token=new_token,
-                           tokens=accounts.list_tokens(_sessions(), None if user.can("admin") else user.username))
+                           tokens=accounts.list_tokens(current_runtime().sessions, None if user.can("admin") else user.username))
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 @console_auth("operator")
 def token_revoke(token_id: int):
     user = current_user.info
-    _attempt(lambda: accounts.revoke_token(_sessions(), token_id, owner=None if user.can("admin") else user.username),
+    _attempt(lambda: accounts.revoke_token(current_runtime().sessions, token_id, owner=None if user.can("admin") else user.username),
              "令牌已吊销")
     return redirect(url_for("console.tokens"))
 
@@ -314,10 +310,10 @@ def token_revoke(token_id: int):
 def users():
     if request.method == "POST":
         data = {k: request.form.get(k, "") for k in ("username", "password", "role")}
-        _attempt(lambda: accounts.create_user(_sessions(), **S.load(S.UserCreate, data)),
+        _attempt(lambda: accounts.create_user(current_runtime().sessions, **S.load(S.UserCreate, data)),
                  f"用户 {data['username']} 已创建")
         return redirect(url_for("console.users"))
-    return render_template("console/users.html", users=accounts.list_users(_sessions()), roles=ROLES)
+    return render_template("console/users.html", users=accounts.list_users(current_runtime().sessions), roles=ROLES)
 
 
 @bp.post("/users/<username>")
@@ -330,7 +326,7 @@ def user_update(username: str):
     if "active" in request.form:
         data["active"] = request.form.get("active") == "1"
     data = {k: v for k, v in data.items() if v is not None}
-    _attempt(lambda: accounts.update_user(_sessions(), username, **S.load(S.UserUpdate, data)), f"用户 {username} 已更新")
+    _attempt(lambda: accounts.update_user(current_runtime().sessions, username, **S.load(S.UserUpdate, data)), f"用户 {username} 已更新")
     return redirect(url_for("console.users"))
 
 
@@ -342,7 +338,7 @@ def places_page():
         if not current_user.info.can("operator"):
             return forbidden("operator")
         data = {k: request.form.get(k, "").strip() for k in ("kind", "region_code", "name")}
-        _attempt(lambda: places.add_station(_sessions(), **S.load(S.StationCreate, data)), f"服务站点 {data['name']} 已添加")
+        _attempt(lambda: places.add_station(current_runtime().sessions, **S.load(S.StationCreate, data)), f"服务站点 {data['name']} 已添加")
         return redirect(url_for("console.places_page"))
-    return render_template("console/places.html", regions=places.list_regions(_sessions()),
-                           stations=places.list_stations(_sessions()))
+    return render_template("console/places.html", regions=places.list_regions(current_runtime().sessions),
+                           stations=places.list_stations(current_runtime().sessions))

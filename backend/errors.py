@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from services.errors import ApiError
+
 _HTTP_MESSAGES_ZH = {
     400: ("bad_request", "请求无效"),
     401: ("unauthorized", "未认证"),
@@ -21,13 +23,6 @@ _HTTP_MESSAGES_ZH = {
     500: ("internal_error", "服务器内部错误"),
     503: ("unavailable", "服务暂时不可用，请稍后重试"),
 }
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details, self.headers = status, code, message, details, headers
 
 
 def error_response(status: int, code: str, message: str, details: Any = None, headers: dict | None = None):

@@ -18,10 +18,11 @@ import orjson
 from flask import Blueprint, current_app, jsonify, request
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from backend.errors import ApiError
-from consumers.envelope import partition_key, wrap
 from eventlog.base import EventLogUnavailable, Record
+from schemas.envelope import partition_key, wrap
 from schemas.events import FieldError, Invalid, validate_event
+from services.errors import ApiError
+from services.runtime import current_runtime
 
 bp = Blueprint("webhooks", __name__)
 
@@ -44,9 +45,6 @@ def _verifier(secret: str) -> Webhook:
         verifier = _verifiers[secret] = Webhook(secret)
     return verifier
 
-
-def _runtime():
-    return current_app.extensions["liveboard"]
 
 
 def verify_signature(secrets: tuple[str, ...], body_text: str, headers: dict[str, str]) -> bool:
@@ -84,7 +82,7 @@ def _record(item: Any, *, source: str, received_at: datetime, webhook_id: str) -
 
 @bp.post("/v1/webhooks/<source_name>")
 def receive(source_name: str):
-    runtime = _runtime()
+    runtime = current_runtime()
     settings = runtime.settings
     runtime.metrics.incr("webhook_requests")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
-from liveboard.settings import Settings
+from settings import Settings
 
 
 class _Gunicorn(BaseApplication):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from liveboard.settings import Settings
+from settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -40,7 +40,12 @@ class Services:
 
     @classmethod
     def start(cls) -> "Services":
-        from devservices import ClickHouseService, KafkaService, PostgresService, make_base_dir
+        from devservices import (
+            ClickHouseService,
+            KafkaService,
+            PostgresService,
+            make_base_dir,
+        )
 
         base = make_base_dir(prefix="liveboard-bench-services-")
         started = []

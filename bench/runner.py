@@ -20,7 +20,7 @@ from bench.report import Figure, figures_as_dicts, make_figure, write
 from configstore.db import make_engine, make_sessionmaker
 from configstore.migrate import upgrade as migrate_config
 from liveboard.sender import sign_headers
-from liveboard.services import build_writer, migrate_all
+from liveboard.wiring import build_writer, migrate_all
 
 log = logging.getLogger("bench")
 
@@ -208,7 +208,7 @@ def bench_http(run: Run) -> None:
         if best is None or rps > best[0]:
             best = (rps, connections, ours, base)
     rps, connections, ours, base = best
-    ratios = [o.rps / b.rps for o, b in zip(ours, base) if b.rps]
+    ratios = [o.rps / b.rps for o, b in zip(ours, base, strict=True) if b.rps]
     run.add("1", f"single webhook share of trivial (best level, {connections} connections)", "×", ratios,
             limit=1.0, limit_name="trivial = 1", target=0.6, target_op=">=")
     errors = sum(r["errors"] for lv in levels for r in lv["ours"])
@@ -262,9 +262,9 @@ def bench_consumer(run: Run) -> None:
 
     from analytics import open_store
     from analytics.migrations import migrate as migrate_store
-    from consumers import envelope
     from consumers.sales_writer import COLUMNS, event_to_row
-    from liveboard.settings import Settings
+    from schemas import envelope
+    from settings import Settings
 
     mode = run.mode
     n = mode.consumer_events
@@ -337,20 +337,20 @@ def bench_consumer(run: Run) -> None:
         batch = settings.consumer_batch_rows
         started = time.perf_counter()
         for i in range(0, len(rows), batch):
-            columnar = [list(c) for c in zip(*rows[i:i + batch])]
+            columnar = [list(c) for c in zip(*rows[i:i + batch], strict=True)]
             client.execute(f"INSERT INTO {raw_db}.sales_events ({cols}) VALUES", columnar, columnar=True)
         ch_rates.append(n / (time.perf_counter() - started))
         client.disconnect()
         _say(f"  consumer run {r + 1}: writer {writer_rates[-1]:.0f}/s, raw kafka {kafka_rates[-1]:.0f}/s, "
              f"raw clickhouse {ch_rates[-1]:.0f}/s")
 
-    slower = [min(k, c) for k, c in zip(kafka_rates, ch_rates)]
+    slower = [min(k, c) for k, c in zip(kafka_rates, ch_rates, strict=True)]
     run.add("3", f"consumer (SalesWriter) events/s, {n:,} events", "events/s", writer_rates, limit=slower,
             limit_name="slower raw leg (min of raw kafka-python, raw clickhouse-driver)", target=50000, target_op=">=")
     run.add("3", "raw kafka-python consumption", "events/s", kafka_rates, limit=produce_rates,
             limit_name="producer preload rate (kafka-python)")
     run.add("3", "raw clickhouse-driver bulk insert", "events/s", ch_rates)
-    run.add("3", "consumer share of slower raw leg", "×", [w / s for w, s in zip(writer_rates, slower)],
+    run.add("3", "consumer share of slower raw leg", "×", [w / s for w, s in zip(writer_rates, slower, strict=True)],
             limit=1.0, limit_name="raw = 1", target=0.5, target_op=">=")
     run.details["consumer"] = {"events": n, "writer": writer_rates, "raw_kafka": kafka_rates, "raw_clickhouse": ch_rates,
                                "preload": produce_rates}

@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from backend import wsgi_server
-    from liveboard.settings import Settings
+    from settings import Settings
 
     app = create_trivial_app()
     wsgi_server._Gunicorn.load = lambda self: app  # same gunicorn options, another WSGI app

@@ -11,7 +11,13 @@ import orjson
 from configstore import registry
 from configstore.participants_import import import_participants
 from configstore.sources import create_source
-from liveboard.demo_data import COUNTIES, PRODUCTS, SHANGHAI, participants, participants_rows
+from liveboard.demo_data import (
+    COUNTIES,
+    PRODUCTS,
+    SHANGHAI,
+    participants,
+    participants_rows,
+)
 
 PROBE_HOST_ID = "HPROBE"
 PROBE_ACCOUNT = ("douyin", "probe-0001")

@@ -19,7 +19,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from configstore.db import Base, transaction
-from configstore.errors import Conflict, ConfigError, NotFound
+from configstore.errors import ConfigError, Conflict, NotFound
 from configstore.models import utcnow
 
 ROLES = ("admin", "operator", "viewer")

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import JSON, DateTime, Integer, String, event, inspect, insert, select
+from sqlalchemy import JSON, DateTime, Integer, String, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from configstore.db import Base

@@ -18,9 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.audit import current_actor
-from configstore.award_models import AwardItem, AwardList, AwardReview, RegionTarget, StationScore
+from configstore.award_models import (
+    AwardItem,
+    AwardList,
+    AwardReview,
+    RegionTarget,
+    StationScore,
+)
 from configstore.db import transaction
-from configstore.errors import Conflict, ConfigError, NotFound, require_transition
+from configstore.errors import ConfigError, Conflict, NotFound, require_transition
 from configstore.models import Region, ServiceStation
 from configstore.registry import SHANGHAI, _aware
 from domain.awards import MilestoneGrant

@@ -21,7 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
-from configstore.models import Enterprise, EnterpriseAccount, Host, HostAccount, HostEnterprise
+from configstore.models import (
+    Enterprise,
+    EnterpriseAccount,
+    Host,
+    HostAccount,
+    HostEnterprise,
+)
 
 PLATFORMS = ("douyin", "kuaishou", "taobao", "jd", "pinduoduo", "wechat_channels", "mango", "youzan", "other")
 HEADER_ALIASES = {
@@ -79,7 +85,7 @@ def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, 
     if not raw:
         return []
     header = [HEADER_ALIASES.get(h.strip().lower(), HEADER_ALIASES.get(h.strip(), h.strip())) for h in raw[0]]
-    return [dict(zip(header, row)) for row in raw[1:]]
+    return [dict(zip(header, row, strict=False)) for row in raw[1:]]
 
 
 def _parse_accounts(text: str) -> list[tuple[str, str]]:

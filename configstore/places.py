@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
-from configstore.errors import Conflict, ConfigError, NotFound
+from configstore.errors import ConfigError, Conflict, NotFound
 from configstore.models import Region, ServiceStation
 
 LEVELS = ("prefecture", "county", "township", "village")

@@ -8,22 +8,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from analytics.boards import Attribution
 from configstore.db import transaction
-from configstore.errors import Conflict, ConfigError, NotFound, require_transition
-from configstore.models import Campaign, Disqualification, Enterprise, EnterpriseAccount, Host, HostAccount
+from configstore.errors import ConfigError, Conflict, NotFound, require_transition
+from configstore.models import (
+    Campaign,
+    Disqualification,
+    Enterprise,
+    EnterpriseAccount,
+    Host,
+    HostAccount,
+)
+from domain.attribution import Attribution
+from domain.boards import BOARDS
+from domain.periods import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAMPAIGN_STATUSES = ("draft", "active", "frozen", "closed")
 STATUS_NAMES_ZH = {"draft": "草稿", "active": "进行中", "frozen": "已封榜", "closed": "已结束"}
 # draft -> active -> frozen -> closed; a freeze can be lifted, an active campaign can close early.
 TRANSITIONS = {"draft": ("active",), "active": ("frozen", "closed"), "frozen": ("active", "closed"), "closed": ()}
-ALL_BOARDS = ("hosts", "enterprises")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -35,7 +41,7 @@ class CampaignInfo:
     last_day: date
     status: str
     freeze_at: datetime | None
-    boards: tuple[str, ...] = ALL_BOARDS
+    boards: tuple[str, ...] = BOARDS
 
     @property
     def starts_at(self) -> datetime:
@@ -69,7 +75,7 @@ def _info(campaign: Campaign) -> CampaignInfo:
         last_day=(ends - timedelta(seconds=1)).astimezone(SHANGHAI).date(),
         status=campaign.status,
         freeze_at=_utc(campaign.freeze_at),
-        boards=tuple(b for b in ALL_BOARDS if b in (campaign.boards or ALL_BOARDS)),
+        boards=tuple(b for b in BOARDS if b in (campaign.boards or BOARDS)),
     )
 
 
@@ -86,7 +92,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _check_boards(boards) -> list[str]:
-    chosen = [b for b in ALL_BOARDS if b in (boards or ())]
+    chosen = [b for b in BOARDS if b in (boards or ())]
     if not chosen or len(chosen) != len(set(boards)):
         raise ConfigError("invalid_boards", "榜单只能从 hosts（主播榜）和 enterprises（企业榜）中选择，至少一个")
     return chosen
@@ -111,7 +117,7 @@ def upsert_campaign(factory: sessionmaker[Session], *, slug: str, name: str, fir
 
 
 def create_campaign(factory: sessionmaker[Session], *, slug: str, name: str, first_day: date, last_day: date,
-                    freeze_at: datetime | None = None, boards=ALL_BOARDS) -> CampaignInfo:
+                    freeze_at: datetime | None = None, boards=BOARDS) -> CampaignInfo:
     """A new campaign, in draft: its boards are not public until it is activated."""
     if not SLUG.match(slug or ""):
         raise ConfigError("invalid_slug", "活动代码只能包含小写字母、数字和连字符，且以字母或数字开头")
@@ -237,7 +243,7 @@ def list_disqualifications(factory: sessionmaker[Session], campaign_slug: str) -
 def disqualify(factory: sessionmaker[Session], campaign_slug: str, board: str, participant_id: str, reason: str) -> None:
     if not reason.strip():
         raise ConfigError("reason_required", "取消资格必须填写原因")
-    if board not in ALL_BOARDS:
+    if board not in BOARDS:
         raise ConfigError("invalid_board", "榜单只能是 hosts 或 enterprises")
     kind = "host" if board == "hosts" else "enterprise"
     with transaction(factory) as session:

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from configstore.db import transaction
 from configstore.models import BoardChange, BoardSnapshot, CampaignSummary
 from configstore.registry import _aware
+from domain.boards import TOP_N
 
 KEEP_PER_PERIOD = 2  # the latest and the one before (for movement); a closed day keeps its final board
-TRACK_TOP_N = 10  # a new snapshot whose top-N membership differs from the previous one records a BoardChange
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def latest(factory: sessionmaker[Session], campaign_slug: str, board: str, perio
         return _to_snapshot(row) if row else None
 
 
-def top_of(entries: list[dict[str, Any]], top_n: int = TRACK_TOP_N) -> list[list[Any]]:
+def top_of(entries: list[dict[str, Any]], top_n: int = TOP_N) -> list[list[Any]]:
     """``[[participant_id, rank], ...]`` for the first ``top_n`` places."""
     return [[e["id"], e["rank"]] for e in entries if e["rank"] <= top_n]
 
@@ -86,7 +86,7 @@ def publish(factory: sessionmaker[Session], *, campaign_slug: str, board: str, p
             session.add(BoardChange(campaign_slug=campaign_slug, board=board, period_kind=period_kind,
                                     period_key=period_key, snapshot_id=row.id,
                                     previous_snapshot_id=current.id if current is not None else None,
-                                    top_n=TRACK_TOP_N, before=before, after=after, created_at=computed_at))
+                                    top_n=TOP_N, before=before, after=after, created_at=computed_at))
         keep = session.scalars(
             select(BoardSnapshot.id).where(BoardSnapshot.campaign_slug == campaign_slug, BoardSnapshot.board == board,
                                            BoardSnapshot.period_kind == period_kind,

@@ -5,7 +5,6 @@ import base64
 import re
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,19 +13,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from configstore.db import transaction
 from configstore.errors import ConfigError
 from configstore.models import WebhookSecret, WebhookSource, utcnow
+from domain.clock import SYSTEM_CLOCK, Clock
 
 MAX_ACTIVE_SECRETS = 2
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
-
 class SourceError(ConfigError):
     """A source operation that cannot be done; `code` is for machines, the message for people."""
-
 
 def new_secret() -> str:
     """A Standard Webhooks secret: whsec_ + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
 
 def create_source(factory: sessionmaker[Session], name: str, description: str = "") -> str:
     """Create a source and return its first secret (the only time it is shown)."""
@@ -41,7 +38,6 @@ def create_source(factory: sessionmaker[Session], name: str, description: str = 
         session.add(source)
     return secret
 
-
 def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
     """Add a new secret; if two are active, the oldest is revoked so at most two stay valid."""
     secret = new_secret()
@@ -55,14 +51,12 @@ def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
         source.secrets.append(WebhookSecret(secret=secret))
     return secret
 
-
 def revoke_source(factory: sessionmaker[Session], name: str) -> None:
     with transaction(factory) as session:
         source = _get(session, name)
         if source.revoked_at is not None:
             raise SourceError("already_revoked", f"来源 {name} 已吊销", status=409)
         source.revoked_at = utcnow()
-
 
 def list_sources(factory: sessionmaker[Session]) -> list[dict]:
     """Every source with its state; never a secret."""
@@ -72,12 +66,10 @@ def list_sources(factory: sessionmaker[Session]) -> list[dict]:
                  "revoked_at": _iso(s.revoked_at), "active": s.revoked_at is None,
                  "active_secrets": sum(1 for k in s.secrets if k.revoked_at is None)} for s in rows]
 
-
 def _iso(value) -> str | None:
     from configstore.registry import _aware
 
     return _aware(value).isoformat() if value is not None else None
-
 
 def _get(session: Session, name: str) -> WebhookSource:
     source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
@@ -85,18 +77,17 @@ def _get(session: Session, name: str) -> WebhookSource:
         raise SourceError("unknown_source", f"来源 {name} 不存在", status=404)
     return source
 
-
 @dataclass(frozen=True)
 class ActiveSource:
     name: str
     secrets: tuple[str, ...]
 
-
 class SourceCache:
     """Active secrets per source, cached briefly: a revocation takes effect within `ttl_s`."""
 
-    def __init__(self, factory: sessionmaker[Session], ttl_s: float = 2.0):
+    def __init__(self, factory: sessionmaker[Session], ttl_s: float = 2.0, clock: Clock = SYSTEM_CLOCK):
         self.factory = factory
+        self.clock = clock
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[float, ActiveSource | None]] = {}
         self._lock = threading.Lock()
@@ -107,7 +98,7 @@ class SourceCache:
             self._cache.pop(name, None)
 
     def get(self, name: str) -> ActiveSource | None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         with self._lock:
             hit = self._cache.get(name)
         if hit and now - hit[0] < self.ttl_s:

@@ -24,8 +24,8 @@ from typing import Any, Callable, Sequence
 import orjson
 
 from analytics.base import AnalyticsStore, StoreRejected, StoreUnavailable
-from consumers import envelope
 from eventlog.base import Consumed, EventLog, EventLogUnavailable, LogConsumer, Record
+from schemas import envelope
 from schemas.events import Invalid, validate_event
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class SalesWriter:
         while True:
             try:
                 stored = self._already_stored([r[0] for r in rows])
-                fresh = [(r, src) for r, src in zip(rows, row_sources) if r[0] not in stored]
+                fresh = [(r, src) for r, src in zip(rows, row_sources, strict=True) if r[0] not in stored]
                 outcome.duplicates += len(rows) - len(fresh)
                 inserted_rows, refused = self._insert([r for r, _ in fresh], [s for _, s in fresh])
                 dead.extend(refused)

@@ -22,21 +22,7 @@ from typing import Iterable, Mapping, Sequence
 
 from domain.money import format_yuan, require_fen, wan_yuan
 from domain.ranking import BoardEntry
-
-# --------------------------------------------------------------------------------------
-# Xiangxi's county-level divisions (registration inside the prefecture).
-
-XIANGXI_COUNTIES: Mapping[str, str] = {
-    "433101": "吉首市",
-    "433122": "泸溪县",
-    "433123": "凤凰县",
-    "433124": "花垣县",
-    "433125": "保靖县",
-    "433126": "古丈县",
-    "433127": "永顺县",
-    "433130": "龙山县",
-}
-XIANGXI_COUNTY_CODES = frozenset(XIANGXI_COUNTIES)
+from domain.regions import XIANGXI_COUNTY_CODES
 
 # --------------------------------------------------------------------------------------
 # One-time rewards and "same type, highest only".
@@ -193,7 +179,8 @@ def milestone_decisions(
         tier = reached_tier(row.annual_sales_fen)
         reached = tier.tier if tier else None
 
-        def no(reason: str) -> MilestoneDecision:
+        def no(reason: str, enterprise_id: str = enterprise_id, row: EnterpriseYearSales = row,
+               reached: int | None = reached) -> MilestoneDecision:
             return MilestoneDecision(enterprise_id, year, row.annual_sales_fen, reached, False, None, 0, reason)
 
         if tier is None:

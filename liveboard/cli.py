@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from liveboard.settings import Settings
+from settings import Settings
 
 
 def _settings(ctx: click.Context, **overrides) -> Settings:
@@ -19,7 +19,7 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
     try:
         return Settings.from_env(**merged)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
 
 
 def _echo(msg: str) -> None:
@@ -34,7 +34,7 @@ def _ensure_topics(settings: Settings) -> None:
     try:
         event_log.ensure_topics()
     except EventLogUnavailable as exc:
-        raise click.ClickException(f"事件日志不可用，无法创建主题：{exc}")
+        raise click.ClickException(f"事件日志不可用，无法创建主题：{exc}") from None
     finally:
         event_log.close()
 
@@ -59,7 +59,7 @@ def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Apply config-store (Alembic) and analytics-store (ClickHouse) migrations; create topics."""
-    from liveboard.services import migrate_all
+    from liveboard.wiring import migrate_all
 
     migrate_all(_settings(ctx), echo=_echo)
     click.echo("迁移完成")
@@ -73,7 +73,7 @@ def _make_server(settings: Settings, host: str, port: int):
     try:
         return make_server(host, port, create_app(settings), threaded=True)
     except OSError as exc:
-        raise click.ClickException(f"无法监听 {host}:{port}（{exc.strerror}）；请用 --port 换一个端口")
+        raise click.ClickException(f"无法监听 {host}:{port}（{exc.strerror}）；请用 --port 换一个端口") from None
 
 
 def _serve_forever(server, host: str, port: int) -> None:
@@ -93,7 +93,7 @@ def _serve_forever(server, host: str, port: int) -> None:
 @click.pass_context
 def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None:
     """API + writer + scheduler in one process (embedded default: SQLite log, chDB)."""
-    from liveboard.services import BackgroundWorkers, migrate_all
+    from liveboard.wiring import BackgroundWorkers, migrate_all
 
     settings = _settings(ctx, data_dir=data_dir)
     migrate_all(settings, echo=_echo)
@@ -115,7 +115,7 @@ def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None
 def demo(ctx: click.Context, port: int, host: str, data_dir: Path | None, orders: int, exit_after: bool) -> None:
     """Seed 千村千红·湘西香伴, post signed webhooks over HTTP, print both top tens, keep the page up."""
     from liveboard import demo as demo_mod
-    from liveboard.services import BackgroundWorkers, migrate_all
+    from liveboard.wiring import BackgroundWorkers, migrate_all
 
     settings = _settings(ctx, data_dir=data_dir)
     migrate_all(settings, echo=_echo)
@@ -163,7 +163,7 @@ def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
     """The sales writer: event log -> analytics store (run several for more partitions)."""
     import time
 
-    from liveboard.services import build_writer
+    from liveboard.wiring import build_writer
 
     settings = _settings(ctx)
     _ensure_topics(settings)
@@ -234,7 +234,7 @@ def sources_create(ctx: click.Context, name: str, description: str) -> None:
     try:
         secret = create_source(_config_sessions(_settings(ctx)), name, description)
     except SourceError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     click.echo(f"来源 {name} 已创建。签名密钥只显示这一次，请妥善保存：", err=True)
     click.echo(secret)
 
@@ -249,7 +249,7 @@ def sources_rotate(ctx: click.Context, name: str) -> None:
     try:
         secret = rotate_secret(_config_sessions(_settings(ctx)), name)
     except SourceError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     click.echo("新密钥（只显示这一次）：", err=True)
     click.echo(secret)
 
@@ -264,7 +264,7 @@ def sources_revoke(ctx: click.Context, name: str) -> None:
     try:
         revoke_source(_config_sessions(_settings(ctx)), name)
     except SourceError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     click.echo(f"来源 {name} 已吊销")
 
 
@@ -295,7 +295,7 @@ def admin_create(ctx: click.Context, username: str, role: str) -> None:
     try:
         user = create_user(_config_sessions(_settings(ctx)), username, password, role)
     except ConfigError as exc:
-        raise click.ClickException(exc.message)
+        raise click.ClickException(exc.message) from None
     click.echo(f"用户 {user.username} 已创建（角色 {user.role}）。登录控制台：/console/login")
 
 
@@ -311,7 +311,7 @@ def admin_token(ctx: click.Context, username: str, name: str) -> None:
     try:
         _, token = create_token(_config_sessions(_settings(ctx)), username, name)
     except ConfigError as exc:
-        raise click.ClickException(exc.message)
+        raise click.ClickException(exc.message) from None
     click.echo("API 令牌只显示这一次，请妥善保存：", err=True)
     click.echo(token)
 
@@ -362,7 +362,7 @@ def hosts_bind_code(ctx: click.Context, host_id: str, png_path: Path | None) -> 
         issued = issue_bind_code(sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
                                  pepper=settings.with_secret_key().secret_key)
     except UnknownHost:
-        raise click.ClickException(f"主播 {host_id} 不存在")
+        raise click.ClickException(f"主播 {host_id} 不存在") from None
     click.echo(f"主播 {host_id} 的绑定码（{issued.expires_at:%Y-%m-%d %H:%M} UTC 前有效，仅可使用一次）：", err=True)
     click.echo(issued.display)
     if png_path is not None:
@@ -375,7 +375,7 @@ def hosts_bind_code(ctx: click.Context, host_id: str, png_path: Path | None) -> 
         try:
             png_path.write_bytes(wxa_code_png(client, issued))
         except WeChatError as exc:
-            raise click.ClickException(f"小程序码生成失败（{exc.errcode}），绑定码仍然有效")
+            raise click.ClickException(f"小程序码生成失败（{exc.errcode}），绑定码仍然有效") from None
         click.echo(f"小程序码已保存到 {png_path}", err=True)
 
 
@@ -429,7 +429,7 @@ def import_participants_cmd(ctx: click.Context, file: Path) -> None:
     try:
         rows = read_rows(file)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     report = import_participants(_config_sessions(_settings(ctx)), rows)
     for error in report.errors:
         click.echo(f"第 {error.row} 行 [{error.field}]：{error.message}", err=True)
@@ -450,7 +450,7 @@ def import_targets_cmd(ctx: click.Context, file: Path, year: int) -> None:
     try:
         rows = read_rows(file)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     report = import_targets(_config_sessions(_settings(ctx)), rows, year)
     for error in report.errors:
         click.echo(f"第 {error.row} 行 [{error.field}]：{error.message}", err=True)
@@ -482,7 +482,7 @@ def awards_compute(ctx: click.Context, kind: str, scope: str, scope_key: str, mi
     from analytics import open_store
     from configstore.db import make_engine, make_sessionmaker
     from configstore.errors import ConfigError
-    from liveboard.awards import compute_and_store
+    from services.awards import compute_and_store
 
     settings = _settings(ctx)
     sessions = make_sessionmaker(make_engine(settings.config_db_url))
@@ -490,7 +490,7 @@ def awards_compute(ctx: click.Context, kind: str, scope: str, scope_key: str, mi
         result = compute_and_store(sessions, open_store(settings), kind=kind, scope=scope, scope_key=scope_key,
                                    min_net_gmv_fen=min_net_fen, min_order_count=min_orders, policy=policy)
     except ConfigError as exc:
-        raise click.ClickException(exc.message)
+        raise click.ClickException(exc.message) from None
     click.echo(json.dumps(result, ensure_ascii=False))
 
 
@@ -506,7 +506,7 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
     from configstore import awards as award_store
     from configstore.db import make_engine, make_sessionmaker
     from configstore.errors import ConfigError
-    from liveboard import award_exports
+    from services import award_exports
 
     if (list_id is None) == (targets_year is None):
         raise click.UsageError("请给出 --list-id 或 --targets-year 之一")
@@ -515,7 +515,7 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
     out.parent.mkdir(parents=True, exist_ok=True)
     if targets_year is not None:
         from analytics import open_store
-        from liveboard.awards import target_progress
+        from services.awards import target_progress
 
         out.write_bytes(award_exports.targets_xlsx(target_progress(sessions, open_store(settings), year=targets_year)))
         click.echo(f"已导出 {out}")
@@ -523,7 +523,7 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
     try:
         award_list = award_store.get_list(sessions, list_id)
     except ConfigError as exc:
-        raise click.ClickException(exc.message)
+        raise click.ClickException(exc.message) from None
     out.write_bytes(award_exports.award_list_xlsx(award_list))
     click.echo(f"已导出 {out}")
     if cert_dir is not None:
@@ -540,14 +540,14 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
 def _run_backup_action(ctx: click.Context, as_json: bool, action) -> None:
     """Progress to stdout (stderr with --json, so stdout is one JSON document); errors as
     `{"error": {code, message, details}}` with --json, else as a Chinese message with the code."""
-    from liveboard.backup import BackupError
+    from operations.backup import BackupError
 
     echo = (lambda msg: click.echo(msg, err=True)) if as_json else click.echo
     try:
         result = action(_settings(ctx), echo)
     except BackupError as exc:
         if not as_json:
-            raise click.ClickException(f"{exc.message}（{exc.code}）")
+            raise click.ClickException(f"{exc.message}（{exc.code}）") from None
         click.echo(json.dumps(exc.as_dict(), ensure_ascii=False))
         ctx.exit(1)
     if as_json:
@@ -560,7 +560,7 @@ def _run_backup_action(ctx: click.Context, as_json: bool, action) -> None:
 @click.pass_context
 def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
     """Back up the analytics store (raw sales events) and the config store into DEST, a new directory."""
-    from liveboard.backup import create_backup
+    from operations.backup import create_backup
 
     _run_backup_action(ctx, as_json, lambda settings, echo: create_backup(settings, dest, echo))
 
@@ -572,7 +572,7 @@ def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
 @click.pass_context
 def restore(ctx: click.Context, src: Path, force: bool, as_json: bool) -> None:
     """Restore the backup SRC into empty stores (the settings name them), then check it against the backup."""
-    from liveboard.backup import restore_backup
+    from operations.backup import restore_backup
 
     _run_backup_action(ctx, as_json, lambda settings, echo: restore_backup(settings, src, echo, force=force))
 

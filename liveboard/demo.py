@@ -10,15 +10,15 @@ from sqlalchemy import select
 
 from analytics import open_store
 from configstore import registry, snapshots
-from domain.money import format_yuan
 from configstore.db import make_engine, make_sessionmaker
 from configstore.models import WebhookSource
 from configstore.participants_import import import_participants
 from configstore.sources import create_source
+from domain.money import format_yuan
 from liveboard.demo_data import SHANGHAI, participants, participants_rows, sales_stream
 from liveboard.sender import WebhookSender
-from liveboard.settings import Settings
 from scheduler.ranking_job import publish_all
+from settings import Settings
 
 CAMPAIGN_SLUG = "qcqh-xxxb-2026"
 CAMPAIGN_NAME = "千村千红·湘西香伴 湘西州本土网货直播带货工程"

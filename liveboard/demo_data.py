@@ -8,9 +8,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from domain.periods import SHANGHAI
 
 COUNTIES = {
     "433101": "吉首市", "433122": "泸溪县", "433123": "凤凰县", "433124": "花垣县",

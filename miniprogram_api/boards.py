@@ -11,18 +11,18 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from backend.errors import ApiError
 from configstore import registry, snapshots
+from domain.boards import BOARDS, TOP_N
 from domain.periods import local_day
 from domain.ranking import BoardEntry, rank_card
+from services.errors import ApiError
+from services.runtime import current_runtime
 
 bp = Blueprint("boards", __name__)
 
-BOARDS = ("hosts", "enterprises")
 PERIODS = {"campaign": "campaign", "today": "day"}
-TOP_N = 10
 # Boards change at most once per ranking run and clients may cache them for 2 s (max_age), so a
 # worker answers from memory for up to a second instead of three config-store reads per request.
 BOARDS_CACHE_SECONDS = 1.0
@@ -30,12 +30,9 @@ _boards_cache: dict[tuple, tuple[float, tuple]] = {}
 _boards_cache_lock = threading.Lock()
 
 
-def _sessions():
-    return current_app.extensions["liveboard"].sessions
-
 
 def _campaign(slug: str) -> registry.CampaignInfo:
-    campaign = registry.get_campaign(_sessions(), slug)
+    campaign = registry.get_campaign(current_runtime().sessions, slug)
     if campaign is None or campaign.status == "draft":
         raise ApiError(404, "campaign_not_found", "活动不存在或尚未开始")
     return campaign
@@ -71,7 +68,7 @@ def _cached(payload: dict, tag_parts: list[str], last_modified: datetime | None)
 
 @bp.get("/v1/campaigns")
 def list_campaigns():
-    campaigns = registry.list_campaigns(_sessions(), statuses=("active", "frozen", "closed"))
+    campaigns = registry.list_campaigns(current_runtime().sessions, statuses=("active", "frozen", "closed"))
     return jsonify({"campaigns": [c.as_dict() for c in campaigns]})
 
 
@@ -82,7 +79,7 @@ def boards(slug: str):
 
         return period_boards(slug)  # any period, computed on demand (miniprogram_api/periods.py)
     period = _period()
-    cache_key = (id(_sessions()), slug, period)
+    cache_key = (id(current_runtime().sessions), slug, period)
     now = time.monotonic()
     cached = _boards_cache.get(cache_key)
     if cached is None:
@@ -103,7 +100,7 @@ def _load_boards(slug: str, period: str) -> tuple[dict, list[str], datetime | No
         datetime.now(timezone.utc))}
     tag_parts, modified = [slug, period, key], []
     for board in BOARDS:
-        snap = snapshots.latest(_sessions(), slug, board, kind, key)
+        snap = snapshots.latest(current_runtime().sessions, slug, board, kind, key)
         payload[board] = snap.entries[:TOP_N] if snap else []
         tag_parts.append(snap.content_hash if snap else "-")
         if snap:
@@ -143,7 +140,7 @@ def participant_card(slug: str, board: str, participant_id: str):
     if board not in BOARDS:
         raise ApiError(404, "board_not_found", "榜单不存在（hosts 或 enterprises）")
     kind, key = _window_key(campaign, _period(on_demand_too=False))
-    snap = snapshots.latest(_sessions(), slug, board, kind, key)
+    snap = snapshots.latest(current_runtime().sessions, slug, board, kind, key)
     card = rank_card_payload(snap, participant_id)
     if card is None:
         raise ApiError(404, "participant_not_ranked", "该参与者暂未上榜")
@@ -153,7 +150,7 @@ def participant_card(slug: str, board: str, participant_id: str):
 @bp.get("/v1/campaigns/<slug>/summary")
 def summary(slug: str):
     campaign = _campaign(slug)
-    loaded = snapshots.load_summary(_sessions(), slug)
+    loaded = snapshots.load_summary(current_runtime().sessions, slug)
     computed_at, content = loaded if loaded else (None, {})
     payload = {"campaign": campaign.as_dict(), "updated_at": computed_at.isoformat() if computed_at else None,
                **{k: content.get(k, 0) for k in ("net_gmv_fen", "paid_fen", "refunded_fen", "order_count",

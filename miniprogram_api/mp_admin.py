@@ -24,10 +24,17 @@ from typing import Any, Callable
 
 from flask import Blueprint, jsonify, request
 
-from backend.errors import ApiError
 from configstore.models import Host
-from miniprogram_api.mp_session import bearer_token, runtime, wechat_client
-from wechat.binding import UnknownHost, binding_status, issue_bind_code, unbind_host, wxa_code_png
+from miniprogram_api.mp_session import bearer_token, wechat_client
+from services.errors import ApiError
+from services.runtime import current_runtime
+from wechat.binding import (
+    UnknownHost,
+    binding_status,
+    issue_bind_code,
+    unbind_host,
+    wxa_code_png,
+)
 from wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
@@ -83,7 +90,7 @@ def require_admin(write: bool) -> Any:
 
 
 def _require_host(host_id: str) -> None:
-    with runtime().sessions() as s:
+    with current_runtime().sessions() as s:
         if s.get(Host, host_id) is None:
             raise ApiError(404, "host_not_found", "主播不存在")
 
@@ -91,9 +98,9 @@ def _require_host(host_id: str) -> None:
 @bp.post("/v1/admin/hosts/<host_id>/bind-code")
 def issue_code(host_id: str):
     require_admin(write=True)
-    settings = runtime().settings
+    settings = current_runtime().settings
     try:
-        issued = issue_bind_code(runtime().sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
+        issued = issue_bind_code(current_runtime().sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
                                  pepper=settings.secret_key)
     except UnknownHost:
         raise ApiError(404, "host_not_found", "主播不存在") from None
@@ -113,11 +120,11 @@ def issue_code(host_id: str):
 def get_binding(host_id: str):
     require_admin(write=False)
     _require_host(host_id)
-    return jsonify({"host_id": host_id, **binding_status(runtime().sessions, host_id)})
+    return jsonify({"host_id": host_id, **binding_status(current_runtime().sessions, host_id)})
 
 
 @bp.delete("/v1/admin/hosts/<host_id>/binding")
 def delete_binding(host_id: str):
     require_admin(write=True)
     _require_host(host_id)
-    return jsonify({"host_id": host_id, "unbound": unbind_host(runtime().sessions, host_id)})
+    return jsonify({"host_id": host_id, "unbound": unbind_host(current_runtime().sessions, host_id)})

@@ -13,7 +13,8 @@ from analytics.host_sales import daily_net_gmv
 from configstore import registry, snapshots
 from domain.periods import local_day
 from miniprogram_api.boards import PERIODS, _campaign, _window_key, rank_card_payload
-from miniprogram_api.mp_session import analytics_store, host_payload, require_host, require_user, runtime
+from miniprogram_api.mp_session import host_payload, require_host, require_user
+from services.runtime import current_runtime
 from wechat.binding import bound_host
 
 bp = Blueprint("mp_me", __name__)
@@ -25,14 +26,14 @@ DAILY_DAYS = 14
 @bp.get("/v1/mp/me")
 def me():
     user_id = require_user()
-    host = bound_host(runtime().sessions, user_id)
+    host = bound_host(current_runtime().sessions, user_id)
     return jsonify({"user": {"id": user_id}, "bound": host is not None, "host": host_payload(host)})
 
 
 @bp.get("/v1/mp/me/campaigns")
 def my_campaigns():
     host = require_host(require_user())
-    sessions = runtime().sessions
+    sessions = current_runtime().sessions
     items = []
     for campaign in registry.list_campaigns(sessions, statuses=("active", "frozen", "closed")):
         snap = snapshots.latest(sessions, campaign.slug, BOARD, "campaign", campaign.slug)
@@ -49,7 +50,7 @@ def my_rank(slug: str):
     periods = {}
     for period in PERIODS:
         kind, key = _window_key(campaign, period)
-        card = rank_card_payload(snapshots.latest(runtime().sessions, slug, BOARD, kind, key), host.host_id)
+        card = rank_card_payload(snapshots.latest(current_runtime().sessions, slug, BOARD, kind, key), host.host_id)
         periods[period] = {"period_key": key, "ranked": card is not None, **(card or {})}
     return jsonify({"campaign": campaign.as_dict(), "board": BOARD,
                     "host": {"id": host.host_id, "name": host.name}, "periods": periods,
@@ -62,9 +63,9 @@ def my_daily(slug: str):
     campaign = _campaign(slug)
     last = min(local_day(datetime.now(timezone.utc)), campaign.last_day)
     first = max(campaign.first_day, last - timedelta(days=DAILY_DAYS - 1))
-    days = daily_net_gmv(analytics_store(), campaign=slug, board=BOARD, participant_id=host.host_id,
+    days = daily_net_gmv(current_runtime().store, campaign=slug, board=BOARD, participant_id=host.host_id,
                          first_day=first, last_day=last,
-                         attribution=registry.attribution(runtime().sessions, BOARD))
+                         attribution=registry.attribution(current_runtime().sessions, BOARD))
     return jsonify({"campaign": campaign.as_dict(), "host": {"id": host.host_id, "name": host.name},
                     "days": [{"day": d.isoformat(), "net_gmv_fen": net} for d, net in days],
                     "total_net_gmv_fen": sum(net for _, net in days)})

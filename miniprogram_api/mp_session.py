@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from datetime import timezone
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from backend.errors import ApiError
 from configstore.db import transaction
+from services.errors import ApiError
+from services.runtime import current_runtime
 from wechat.binding import BoundHost, bound_host
 from wechat.errors import InvalidCode, WeChatError
 from wechat.redact import mask_openid
@@ -22,35 +23,12 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("mp_session", __name__)
 
-_CLIENT_KEY = "liveboard_wechat_client"
-_STORE_KEY = "liveboard_analytics_store"
-
-
-def runtime():
-    return current_app.extensions["liveboard"]
-
-
 def wechat_client():
-    """The app's WeChat client (built once), or a 503 when WeChat is not configured."""
-    client = current_app.extensions.get(_CLIENT_KEY)
+    """The runtime's WeChat client, or a 503 when WeChat is not configured."""
+    client = current_runtime().wechat
     if client is None:
-        from wechat.service import build_client
-
-        client = build_client(runtime().settings, runtime().sessions)
-        if client is None:
-            raise ApiError(503, "wechat_unavailable", "微信服务未配置，暂不可用")
-        current_app.extensions[_CLIENT_KEY] = client
+        raise ApiError(503, "wechat_unavailable", "微信服务未配置，暂不可用")
     return client
-
-
-def analytics_store():
-    """The analytics store, opened once per app (ClickHouse keeps one connection per thread)."""
-    store = current_app.extensions.get(_STORE_KEY)
-    if store is None:
-        from analytics import open_store
-
-        store = current_app.extensions[_STORE_KEY] = open_store(runtime().settings)
-    return store
 
 
 def bearer_token() -> str | None:
@@ -66,7 +44,7 @@ def require_user() -> int:
     token = bearer_token()
     if token is None:
         raise ApiError(401, "login_required", "请先登录", headers={"WWW-Authenticate": "Bearer"})
-    user_id = resolve_session(runtime().sessions, token)
+    user_id = resolve_session(current_runtime().sessions, token)
     if user_id is None:
         raise ApiError(401, "session_expired", "登录已过期，请重新登录", headers={"WWW-Authenticate": "Bearer"})
     return user_id
@@ -74,7 +52,7 @@ def require_user() -> int:
 
 def require_host(user_id: int) -> BoundHost:
     """The host bound to this user, or 403: personal figures are only ever the bound host's own."""
-    host = bound_host(runtime().sessions, user_id)
+    host = bound_host(current_runtime().sessions, user_id)
     if host is None:
         raise ApiError(403, "not_bound", "尚未绑定主播身份，请先输入组织方提供的绑定码")
     return host
@@ -83,7 +61,7 @@ def require_host(user_id: int) -> BoundHost:
 def host_payload(host: BoundHost | None) -> dict | None:
     if host is None:
         return None
-    from domain.awards import XIANGXI_COUNTIES
+    from domain.regions import XIANGXI_COUNTIES
 
     return {"id": host.host_id, "name": host.name, "county": host.county,
             "county_name": XIANGXI_COUNTIES.get(host.county, ""),
@@ -103,9 +81,9 @@ def login():
     if not isinstance(code, str) or not code.strip() or len(code) > 128:
         raise ApiError(400, "invalid_code", "缺少登录凭证 code")
     client = wechat_client()
-    settings = runtime().settings
+    settings = current_runtime().settings
     try:
-        with transaction(runtime().sessions) as s:
+        with transaction(current_runtime().sessions) as s:
             from wechat.users import login_with_code
 
             user = login_with_code(s, client, code.strip())
@@ -117,7 +95,7 @@ def login():
         log.warning("mp login: WeChat error %s", type(exc).__name__)
         raise ApiError(502, "wechat_error", "微信服务暂时不可用，请稍后重试") from None
     log.info("mp login user_id=%s openid=%s", user_id, mask_openid(openid))
-    host = bound_host(runtime().sessions, user_id)
+    host = bound_host(current_runtime().sessions, user_id)
     return jsonify({"token": issued.token, "token_type": "Bearer",
                     "expires_at": issued.expires_at.replace(tzinfo=timezone.utc).isoformat(),
                     "user": {"id": user_id}, "host": host_payload(host)})

@@ -26,10 +26,20 @@ from pathlib import Path
 import requests
 
 from bench import workload
-from bench.infra import (REPO, Children, Services, create_pg_database, free_port, new_suffix, scale_settings,
-                         settings_env, wait_http, worker_pids)
+from bench.infra import (
+    REPO,
+    Children,
+    Services,
+    create_pg_database,
+    free_port,
+    new_suffix,
+    scale_settings,
+    settings_env,
+    wait_http,
+    worker_pids,
+)
 from configstore.db import make_engine, make_sessionmaker
-from liveboard.services import migrate_all
+from liveboard.wiring import migrate_all
 from reliability.checks import stored_count, stored_rows, wait_stored
 from reliability.oracle import independent_board, net_fen
 from reliability.traffic import Batch, Ledger, PacedSenders

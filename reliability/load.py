@@ -17,9 +17,19 @@ from pathlib import Path
 import requests
 
 from bench import workload
-from bench.infra import Children, Services, create_pg_database, free_port, new_suffix, rss_mib, scale_settings, wait_http, worker_pids
+from bench.infra import (
+    Children,
+    Services,
+    create_pg_database,
+    free_port,
+    new_suffix,
+    rss_mib,
+    scale_settings,
+    wait_http,
+    worker_pids,
+)
 from configstore.db import make_engine, make_sessionmaker
-from liveboard.services import migrate_all
+from liveboard.wiring import migrate_all
 from reliability.checks import stored_rows, wait_stored
 from reliability.traffic import Batch, Ledger, PacedSenders
 

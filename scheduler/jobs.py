@@ -11,9 +11,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from analytics import open_store
 from configstore.db import make_engine, make_sessionmaker
 from configstore.ratelimit import ConfigStoreRateLimitStorage
-from liveboard.settings import Settings
 from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
+from settings import Settings
 
 log = logging.getLogger(__name__)
 

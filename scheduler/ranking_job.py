@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.base import AnalyticsStore
-from analytics.boards import campaign_totals, distinct_buyers, net_gmv_by, participant_totals
+from analytics.boards import campaign_totals, net_gmv_by
 from configstore import registry, snapshots
 from configstore.registry import CampaignInfo
 from domain.periods import local_day
-from domain.ranking import BoardEntry, rank_participants
+from services.boards import compute_board, entry_dict
 
 log = logging.getLogger(__name__)
 
-BOARDS = ("hosts", "enterprises")
-TOP_N = 10
 PERIOD_KINDS = ("campaign", "day")
 
 
@@ -43,42 +41,6 @@ def windows_for(campaign: CampaignInfo, now: datetime) -> list[BoardWindow]:
     ]
 
 
-def entry_dict(entry: BoardEntry, top_n: int = TOP_N) -> dict:
-    # distinct buyers are computed for the shown top ten only (see analytics.boards.distinct_buyers)
-    return {
-        "rank": entry.rank, "previous_rank": entry.previous_rank, "movement": entry.movement,
-        "id": entry.participant_id, "name": entry.name, "net_gmv_fen": entry.net_gmv_fen,
-        "paid_fen": entry.paid_fen, "refunded_fen": entry.refunded_fen, "order_count": entry.order_count,
-        "refund_count": entry.refund_count, "units": entry.units, "buyers": entry.buyers if entry.rank <= top_n else None,
-        "refund_rate": entry.refund_rate, "reached_at": entry.reached_at.isoformat(),
-    }
-
-
-def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, campaign: CampaignInfo, board: str,
-                  window: BoardWindow, previous_ranks: dict[str, int]) -> tuple[list[BoardEntry], dict[str, int]]:
-    """The full ranking (every ranked participant) and the unattributed totals."""
-    if window.first_day > window.last_day:
-        return [], {"net_gmv_fen": 0, "order_count": 0}
-    attribution = registry.attribution(sessions, board)
-    rows = participant_totals(store, campaign=campaign.slug, board=board, first_day=window.first_day,
-                              last_day=window.last_day, attribution=attribution)
-    unattributed = {"net_gmv_fen": 0, "order_count": 0}
-    totals = []
-    for row in rows:
-        if row.participant_id == "":
-            unattributed = {"net_gmv_fen": row.net_gmv_fen, "order_count": row.order_count}
-        else:
-            totals.append(row)
-    ranking = rank_participants(totals, names=registry.names(sessions, board),
-                                excluded=registry.disqualified(sessions, campaign.slug, board),
-                                previous_ranks=previous_ranks, limit=None)
-    buyers = distinct_buyers(store, campaign=campaign.slug, board=board, first_day=window.first_day,
-                             last_day=window.last_day, attribution=attribution,
-                             participant_ids=[e.participant_id for e in ranking[:TOP_N]])
-    ranking = [replace(e, buyers=buyers.get(e.participant_id, 0)) if e.rank <= TOP_N else e for e in ranking]
-    return ranking, unattributed
-
-
 def publish_campaign(sessions: sessionmaker[Session], store: AnalyticsStore, campaign: CampaignInfo,
                      now: datetime) -> dict:
     started = time.perf_counter()
@@ -88,12 +50,16 @@ def publish_campaign(sessions: sessionmaker[Session], store: AnalyticsStore, cam
         for board in campaign.boards:  # only the boards the campaign shows
             previous = snapshots.latest(sessions, campaign.slug, board, window.kind, window.key)
             previous_ranks = {e["id"]: e["rank"] for e in previous.entries} if previous else {}
-            ranking, unattributed = compute_board(sessions, store, campaign, board, window, previous_ranks)
+            computed = compute_board(sessions, store, dimension=board, campaign=campaign.slug,
+                                     first_day=window.first_day, last_day=window.last_day,
+                                     previous_ranks=previous_ranks)
             if window.kind == "campaign":
-                unattributed_by_board[board] = unattributed
+                rest = computed.unattributed
+                unattributed_by_board[board] = {"net_gmv_fen": rest.net_gmv_fen if rest else 0,
+                                                "order_count": rest.order_count if rest else 0}
             # an unchanged board is not republished, so arrows stay relative to the last change; a new
             # snapshot whose top ten differs also records a BoardChange fact (read by scheduler/push_job.py)
-            entries = [entry_dict(e) for e in ranking]
+            entries = [entry_dict(e) for e in computed.entries]
             _, was_new = snapshots.publish(sessions, campaign_slug=campaign.slug, board=board,
                                            period_kind=window.kind, period_key=window.key,
                                            computed_at=now, entries=entries)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 from devservices import ClickHouseService, KafkaService, PostgresService, make_base_dir
 
@@ -59,3 +62,25 @@ def clickhouse_service(services_dir: Path) -> Iterator[ClickHouseService]:
 def postgres_service(services_dir: Path) -> Iterator[PostgresService]:
     """PostgreSQL 15, trust auth; ``url`` is a SQLAlchemy URL to database 'postgres'."""
     yield from _run(PostgresService(services_dir))
+
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium, headless, driven by chromedriver (selenium); a fresh profile per test."""
+    profile = tempfile.mkdtemp(prefix="liveboard-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=zh-CN"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -25,7 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
 from configstore.models import Host
-from wechat.models import BindAttemptFailure, HostBindCode, HostBinding, utcnow
+from configstore.wechat_models import (
+    BindAttemptFailure,
+    HostBindCode,
+    HostBinding,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 

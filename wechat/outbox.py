@@ -40,6 +40,14 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
+from configstore.wechat_models import (
+    OutboxStatus,
+    PushOutbox,
+    SubscribeCredit,
+    WeChatUser,
+    dialect_insert,
+    utcnow,
+)
 from wechat.errors import (
     NoSubscriptionCredit,
     RateLimited,
@@ -47,7 +55,6 @@ from wechat.errors import (
     WeChatError,
     WeChatTransportError,
 )
-from wechat.models import OutboxStatus, PushOutbox, SubscribeCredit, WeChatUser, dialect_insert, utcnow
 from wechat.redact import mask_openid
 from wechat.templates import build_data
 

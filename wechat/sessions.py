@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from wechat.models import MpSession, utcnow
+from configstore.wechat_models import MpSession, utcnow
 
 TOKEN_PREFIX = "mps_"
 

@@ -31,8 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
+from configstore.wechat_models import WeChatAccessToken, utcnow
 from wechat.errors import TokenUnavailable, WeChatError, WeChatTransportError, error_for
-from wechat.models import WeChatAccessToken, utcnow
 
 log = logging.getLogger(__name__)
 

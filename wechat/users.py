@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wechat.models import WeChatUser, dialect_insert, utcnow
+from configstore.wechat_models import WeChatUser, dialect_insert, utcnow
 
 
 def login_with_code(session: Session, client: Any, js_code: str, *, now: datetime | None = None) -> WeChatUser:

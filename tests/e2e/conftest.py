@@ -26,8 +26,8 @@ from backend.app import create_app
 from configstore.migrate import upgrade as migrate_config
 from configstore.sources import create_source
 from liveboard.sender import WebhookSender
-from liveboard.services import build_writer, migrate_all
-from liveboard.settings import Settings
+from liveboard.wiring import build_writer, migrate_all
+from settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns real failures

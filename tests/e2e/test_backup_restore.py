@@ -33,11 +33,11 @@ from configstore.db import make_engine, make_sessionmaker
 from configstore.sources import create_source
 from consumers.sales_writer import COLUMNS as EVENT_COLUMNS
 from consumers.sales_writer import event_to_row
-from liveboard.awards import compute_and_store
-from liveboard.backup import BackupError, create_backup, restore_backup
 from liveboard.sender import WebhookSender
-from liveboard.services import migrate_all
+from liveboard.wiring import migrate_all
+from operations.backup import BackupError, create_backup, restore_backup
 from scheduler.ranking_job import publish_all
+from services.awards import compute_and_store
 from tests.e2e.conftest import REPO, build_stack
 from tests.e2e.test_boards import SHANGHAI, SLUG, _register, _scenario
 from tests.support import order_event

@@ -5,7 +5,8 @@ an insert so a batch is redelivered."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 import pytest

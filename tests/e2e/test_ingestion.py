@@ -9,9 +9,9 @@ import orjson
 import pytest
 import requests
 
-from consumers import envelope
 from eventlog.base import Record
 from liveboard.sender import sign_headers
+from schemas import envelope
 from tests.support import order_event
 
 pytestmark = pytest.mark.e2e

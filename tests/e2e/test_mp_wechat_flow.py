@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from configstore.models import BoardChange
+from configstore.wechat_models import PushOutbox, SubscribeCredit
 from scheduler.jobs import start_scheduler
 from scheduler.push_job import deliver, enqueue_rank_pushes
 from scheduler.ranking_job import publish_all
@@ -24,7 +25,6 @@ from tests.e2e.conftest import REPO, Stack, build_stack
 from tests.e2e.mp_helpers import TPL_RANK, MiniProgram, seed_campaign, wechat_env, wechat_overrides
 from tests.fakes.fake_wechat import FakeWeChat, openid_for
 from tests.support import order_event
-from wechat.models import PushOutbox, SubscribeCredit
 from wechat.pushes import PushTemplates
 
 pytestmark = pytest.mark.e2e
@@ -195,7 +195,7 @@ def test_another_hosts_private_figures_are_unreachable(wx_stack, fake):
 CRASH_CHILD = """
 import os, signal, sys
 from configstore.db import make_engine, make_sessionmaker
-from liveboard.settings import Settings
+from settings import Settings
 from scheduler.push_job import deliver, enqueue_rank_pushes
 from wechat.pushes import PushTemplates
 from wechat.service import build_client

@@ -26,8 +26,8 @@ from configstore import accounts, places
 from configstore.accounts import ROLES
 from configstore.db import Base, transaction
 from configstore.models import Enterprise
-from liveboard import awards as award_compute
 from scheduler.ranking_job import publish_all
+from services import awards as award_compute
 from tests.e2e.conftest import Stack, build_stack
 from tests.e2e.mp_helpers import MiniProgram, seed_campaign, wechat_overrides
 from tests.e2e.organizer.conftest import PASSWORD, Org, csrf_token, make_org

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from analytics import chdb_store
-from liveboard.settings import Settings
+from settings import Settings
 
 
 def embedded_settings(data_dir: Path, **overrides) -> Settings:

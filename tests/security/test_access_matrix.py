@@ -15,9 +15,22 @@ import requests
 from configstore import accounts
 from configstore.accounts import ROLE_NAMES_ZH
 from tests.e2e.mp_helpers import TPL_RANK
-from tests.security.access_helpers import (BELOW, UNSAFE, Route, Seeded, age_token, amount_for, anonymous_csrf,
-                                           classify, extra_admin_token, leaks, page_csrf, read_query, seeded_stack,
-                                           store_fingerprint)
+from tests.security.access_helpers import (
+    BELOW,
+    UNSAFE,
+    Route,
+    Seeded,
+    age_token,
+    amount_for,
+    anonymous_csrf,
+    classify,
+    extra_admin_token,
+    leaks,
+    page_csrf,
+    read_query,
+    seeded_stack,
+    store_fingerprint,
+)
 
 pytestmark = pytest.mark.e2e
 FORBIDDEN_ZH = "当前角色无权执行此操作"

@@ -14,7 +14,6 @@ import requests
 
 from backend.app import create_app
 from tests.e2e.organizer.conftest import PASSWORD
-from tests.e2e.organizer.test_console_browser import browser  # noqa: F401 - the fixture
 from tests.security.access_helpers import SLUG, Seeded, anonymous_csrf, classify, read_query, seeded_stack
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -36,9 +37,9 @@ from configstore.db import transaction
 from configstore.models import Enterprise, Host
 from configstore.sources import create_source
 from liveboard.sender import sign_headers
-from liveboard.services import build_writer, migrate_all
-from liveboard.settings import Settings
+from liveboard.wiring import build_writer, migrate_all
 from scheduler.ranking_job import publish_all
+from settings import Settings
 from tests.e2e.mp_helpers import PEPPER, wechat_overrides
 from tests.fakes.fake_wechat import FakeWeChat
 from tests.security.fuzz_embedded import embedded_settings
@@ -241,7 +242,7 @@ def test_operation(api, label, mode):
             response = _call(api, case, headers, signing)
             STATUSES.setdefault(f"{label} [{mode}]", Counter())[response.status_code] += 1
             case.validate_response(response, checks=CHECKS)
-            if mode == "anonymous" and secured and not _unrouted(response, generation_mode):
+            if mode == "anonymous" and secured and not _unrouted(response, generation_mode):  # noqa: B023 (same iteration)
                 assert response.status_code == 401, case.as_curl_command()
             if webhook and response.status_code >= 400:
                 assert api.log_size() == before, case.as_curl_command()  # nothing rejected is stored

@@ -13,10 +13,19 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from configstore import accounts
+from configstore.wechat_models import MpSession
 from tests.e2e.organizer.conftest import PASSWORD, csrf_token
-from tests.security.access_helpers import (UNSAFE, Seeded, age_token, anonymous_csrf, classify, extra_admin_token,
-                                           page_csrf, seeded_stack, store_fingerprint)
-from wechat.models import MpSession
+from tests.security.access_helpers import (
+    UNSAFE,
+    Seeded,
+    age_token,
+    anonymous_csrf,
+    classify,
+    extra_admin_token,
+    page_csrf,
+    seeded_stack,
+    store_fingerprint,
+)
 from wechat.sessions import token_hash
 
 pytestmark = pytest.mark.e2e

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from backend.app import create_app
 from configstore.db import transaction
 from configstore.migrate import upgrade as migrate_config
+from configstore.wechat_models import PushOutbox, utcnow
+from settings import Settings
 from tests.e2e.mp_helpers import PEPPER, TPL_AWARD, TPL_MILESTONE, TPL_RANK, seed_campaign, wechat_overrides
 from tests.fakes.fake_wechat import PNG_BYTES, WXACODE, FakeWeChat
-from liveboard.settings import Settings
 from wechat.binding import ALPHABET, MAX_FAILURES, issue_bind_code, normalise_code
-from wechat.models import PushOutbox, utcnow
 from wechat.pushes import PushTemplates, dedupe_key, enqueue_award_granted, enqueue_milestone_reached
 
 
@@ -192,7 +192,7 @@ def test_award_and_milestone_pushes_for_the_awards_module(app):
 def test_sessions_expire(app, tmp_path):
     client = app.test_client()
     auth = _login(client, "expiring")
-    from wechat.models import MpSession
+    from configstore.wechat_models import MpSession
 
     sessions = app.extensions["liveboard"].sessions
     with transaction(sessions) as s:

@@ -18,13 +18,14 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
 
 from backend.app import create_app
 from backend.openapi import documented_errors
 from configstore.sources import create_source
 from liveboard.sender import sign_headers
-from liveboard.services import build_writer, migrate_all
+from liveboard.wiring import build_writer, migrate_all
 from tests.security.fuzz_embedded import embedded_settings, raw_signed_headers
 from tests.support import order_event
 
@@ -37,7 +38,7 @@ CASES = {"count": 0}
 @dataclass
 class Fuzz:
     client: object  # the app's test client
-    runtime: object  # backend.runtime.Runtime
+    runtime: object  # services.runtime.Runtime
     secret: str
     accepted: list[str] = field(default_factory=list)  # every event id a 202 accepted
     writer: object = None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from configstore import wechat_models  # noqa: F401  (registers tables)
 from configstore.db import Base, make_engine, make_sessionmaker
 from tests.fakes.fake_wechat import (
     DEFAULT_APPID,
@@ -20,7 +21,6 @@ from tests.fakes.fake_wechat import (
     openid_for,
     unionid_for,
 )
-from wechat import models  # noqa: F401  (registers tables)
 from wechat.adapter import CodeSession, WeChatClient, mask_openid
 from wechat.errors import (
     InvalidCode,

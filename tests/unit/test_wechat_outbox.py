@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import make_engine, make_sessionmaker, transaction
+from configstore.wechat_models import PushOutbox, WeChatUser, utcnow
 from tests.fakes.fake_wechat import DEFAULT_APPID, DEFAULT_SECRET, STABLE_TOKEN, SUBSCRIBE_SEND, FakeWeChat
 from wechat.adapter import WeChatClient
-from wechat.models import PushOutbox, WeChatUser, utcnow
 from wechat.outbox import (
     NO_CREDIT_MESSAGE,
     DeliveryReport,

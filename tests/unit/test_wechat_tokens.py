@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from configstore.db import make_engine, make_sessionmaker, transaction
+from configstore.wechat_models import WeChatAccessToken, utcnow
 from tests.fakes.fake_wechat import DEFAULT_APPID, DEFAULT_SECRET, STABLE_TOKEN, TOKEN, FakeWeChat
 from wechat.errors import TokenUnavailable, WeChatError
-from wechat.models import WeChatAccessToken, utcnow
 from wechat.tokens import SharedTokenProvider
 
 

@@ -4,12 +4,13 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 20:30:11.067120
 """
-from alembic import op
 import sqlalchemy as sa
-
-from domain.awards import XIANGXI_COUNTIES
+from alembic import op
 
 XIANGXI = ("433100", "湘西土家族苗族自治州")
+# Frozen here: a migration seeds the data as it was when written, whatever the code says later.
+XIANGXI_COUNTIES = {"433101": "吉首市", "433122": "泸溪县", "433123": "凤凰县", "433124": "花垣县",
+                    "433125": "保靖县", "433126": "古丈县", "433127": "永顺县", "433130": "龙山县"}
 
 
 revision = '0003'

@@ -18,8 +18,6 @@ from backend.awards_api import OPERATIONS as AWARD_OPERATIONS
 from configstore import audit, places, registry
 from configstore.participants_import import import_participants
 from domain.money import wan_yuan
-from scheduler.ranking_job import publish_all
-from tests.e2e.organizer.conftest import PASSWORD, csrf_token
 from tests.support import order_event
 
 pytestmark = pytest.mark.e2e

@@ -4,15 +4,11 @@ events to it over HTTP, and see them on the board."""
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -24,26 +20,7 @@ from tests.support import order_event
 
 pytestmark = pytest.mark.e2e
 SHANGHAI = timezone(timedelta(hours=8))
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 BAD_ROWS = {17: ("county", "12345"), 42: ("name", ""), 88: ("accounts", "tiktok:xx")}  # 1-based host numbers
-
-
-@pytest.fixture
-def browser():
-    profile = tempfile.mkdtemp(prefix="liveboard-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=zh-CN"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _hosts_workbook(path: Path) -> None:

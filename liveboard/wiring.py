@@ -13,7 +13,7 @@ from analytics.migrations import migrate as migrate_store
 from configstore.migrate import upgrade as migrate_config
 from consumers.sales_writer import SalesWriter
 from eventlog import EventLog, open_event_log
-from liveboard.settings import Settings
+from settings import Settings
 
 log = logging.getLogger(__name__)
 

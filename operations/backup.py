@@ -37,16 +37,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+import configstore.all_models  # noqa: F401  (registers every table on Base.metadata)
 from analytics import AnalyticsStore, open_store
 from analytics.migrations import migrate as migrate_store
 from analytics.migrations import migration_files
 from analytics.reconcile import raw_totals, reconcile
-import configstore.all_models  # noqa: F401  (registers every table on Base.metadata)
 from configstore.db import Base, make_engine
 from configstore.migrate import alembic_config
 from consumers.sales_writer import COLUMNS as EVENT_COLUMNS
-from liveboard.services import migrate_all
-from liveboard.settings import Settings
+from liveboard.wiring import migrate_all
+from settings import Settings
 
 FORMAT = "liveboard-backup"
 FORMAT_VERSION = 1
@@ -152,7 +152,7 @@ def _table_rows(conn: Connection, table: sa.Table) -> Iterator[dict]:
     query = sa.select(table).order_by(*table.primary_key.columns)
     result = conn.execution_options(stream_results=True, yield_per=CONFIG_BATCH_ROWS).execute(query)
     names = [str(c.name) for c in table.columns]  # plain str: reflected names are quoted_name
-    rows = (dict(zip(names, row)) for row in result)
+    rows = (dict(zip(names, row, strict=True)) for row in result)
     if any(fk.column.table.name == table.name for fk in table.foreign_keys):
         yield from _parents_first(table, list(rows))
     else:
@@ -324,7 +324,7 @@ def _page_bounds(store: AnalyticsStore, chunk_rows: int) -> list[tuple[str | Non
         "SELECT event_id FROM {db}.sales_events "
         "WHERE modulo(cityHash64(event_id), %(every)s) = 0 GROUP BY event_id", {"every": chunk_rows // per_page}))
     edges: list[str | None] = [None, *sample[per_page - 1::per_page], None]
-    return list(zip(edges[:-1], edges[1:]))
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 def _event_pages(store: AnalyticsStore, columns: list[str], epoch_columns: set[str],
@@ -338,7 +338,7 @@ def _event_pages(store: AnalyticsStore, columns: list[str], epoch_columns: set[s
                               *(["event_id <= %(high)s"] if high is not None else [])]) or "1"
         rows = store.query(f"SELECT {select_list} FROM {{db}}.sales_events WHERE {where} "
                            "GROUP BY event_id ORDER BY event_id", {"low": low, "high": high})
-        yield [dict(zip(columns, row)) for row in rows]
+        yield [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def _export_analytics(store: AnalyticsStore, path: Path, echo: Echo, chunk_rows: int) -> dict:
@@ -415,7 +415,7 @@ def _load_manifest(src: Path) -> dict:
     try:
         manifest = json.loads((src / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError):
-        raise BackupError("backup_manifest_missing", f"{src} 不是完整的 liveboard 备份（缺少或无法读取 {MANIFEST}）")
+        raise BackupError("backup_manifest_missing", f"{src} 不是完整的 liveboard 备份（缺少或无法读取 {MANIFEST}）") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
             or manifest.get("format_version") != FORMAT_VERSION:
         raise BackupError("backup_format_unsupported",

@@ -25,13 +25,24 @@ from analytics.awards import net_by_county
 from analytics.boards import participant_totals
 from configstore import awards as store_awards
 from configstore import places, registry
-from domain.awards import (MILESTONE_TIERS, XIANGXI_COUNTY_CODES, CandidateFacts, EnterpriseYearSales,
-                           MilestonePolicy, SelectionKind, StationLevel, StationYear, milestone_decisions,
-                           rank_stations, review_flags, select_top)
+from domain.awards import (
+    MILESTONE_TIERS,
+    CandidateFacts,
+    EnterpriseYearSales,
+    MilestonePolicy,
+    SelectionKind,
+    StationLevel,
+    StationYear,
+    milestone_decisions,
+    rank_stations,
+    review_flags,
+    select_top,
+)
 from domain.money import require_fen
 from domain.periods import year_period
-from domain.ranking import rank_participants
+from domain.regions import XIANGXI_COUNTY_CODES
 from domain.targets import RegionNode, roll_up
+from services.boards import compute_board
 
 SELECTION_BOARDS = {"top_enterprises": "enterprises", "top_influencers": "hosts"}
 _TIER_LABEL = {t.tier: t.threshold_label for t in MILESTONE_TIERS}
@@ -78,10 +89,9 @@ def compute_selection(sessions: sessionmaker[Session], store, *, kind: str, scop
     else:
         period = year_period(_year(scope_key))
         first, last, campaign_slug, campaign_name = period.first_day, period.last_day, None, None
-    attribution = registry.attribution(sessions, board)
-    totals = [t for t in participant_totals(store, board=board, first_day=first, last_day=last,
-                                               attribution=attribution, campaign=campaign_slug) if t.participant_id]
-    ranking = rank_participants(totals, names=registry.names(sessions, board), limit=None)
+    # disqualified participants stay on the board here: select_top lists them as ineligible, with the reason
+    ranking = compute_board(sessions, store, dimension=board, first_day=first, last_day=last, campaign=campaign_slug,
+                            drop_disqualified=False, buyers_for_top=0).entries
     counties = registry.counties(sessions, board)
     tax = _tax(sessions) if board == "enterprises" else {}
     disqualified = _disqualified(sessions, board, scope, scope_key)

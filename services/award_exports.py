@@ -50,7 +50,7 @@ def award_list_xlsx(award_list: dict) -> bytes:
                            for r in item["reviews"])
         _append(ws, [item["position"], item["participant_id"], item["name"], item["category"], _yuan(item["amount_fen"]),
                    _yuan(item["metric_fen"]), status, item["adjustment_reason"] or "", reviews])
-    for column, width in zip("ABCDEFGHI", (6, 14, 28, 22, 16, 18, 10, 30, 60)):
+    for column, width in zip("ABCDEFGHI", (6, 14, 28, 22, 16, 18, 10, 30, 60), strict=True):
         ws.column_dimensions[column].width = width
     ineligible = award_list["params"].get("ineligible") or award_list["params"].get("not_granted") or []
     if ineligible:
@@ -76,7 +76,7 @@ def targets_xlsx(progress: dict) -> bytes:
         _append(ws, [r["code"], r["name"], LEVEL_NAMES_ZH[r["level"]], r["parent_code"] or "",
                    _yuan(r["annual_target_fen"]), _yuan(r["direct_sales_fen"]), _yuan(r["actual_sales_fen"]),
                    r["label"] or "未设目标"])
-    for column, width in zip("ABCDEFGH", (14, 20, 10, 14, 18, 18, 18, 24)):
+    for column, width in zip("ABCDEFGH", (14, 20, 10, 14, 18, 18, 18, 24), strict=True):
         ws.column_dimensions[column].width = width
     buffer = io.BytesIO()
     wb.save(buffer)

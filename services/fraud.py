@@ -13,11 +13,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from analytics import fraud as fraud_data
 from configstore import registry
 from configstore.errors import ConfigError, NotFound
-from domain.fraud import (BUYER_ORDER_BURST, HIGH_REFUND_RATE, HOURLY_SPIKE, buyer_burst_signals,
-                          refund_rate_signals, spike_signals)
+from domain.boards import BOARDS
+from domain.fraud import (
+    BUYER_ORDER_BURST,
+    HIGH_REFUND_RATE,
+    HOURLY_SPIKE,
+    buyer_burst_signals,
+    refund_rate_signals,
+    spike_signals,
+)
 
 KIND_NAMES_ZH = {HIGH_REFUND_RATE: "退款率过高", BUYER_ORDER_BURST: "单一买家短时集中下单", HOURLY_SPIKE: "成交额突增"}
-BOARD_NAMES_ZH = {"hosts": "主播", "enterprises": "企业"}
 REFUND_THRESHOLD = "0.60"
 MIN_PAID_ORDERS = 5
 BURST_MIN_ORDERS = 20
@@ -26,7 +32,7 @@ BURST_MIN_ORDERS = 20
 def fraud_signals(sessions: sessionmaker[Session], store, campaign_slug: str, board: str, *,
                   refund_threshold: str = REFUND_THRESHOLD, min_paid_orders: int = MIN_PAID_ORDERS,
                   burst_min_orders: int = BURST_MIN_ORDERS) -> dict[str, Any]:
-    if board not in registry.ALL_BOARDS:
+    if board not in BOARDS:
         raise ConfigError("invalid_board", "board 只能是 hosts 或 enterprises")
     campaign = registry.get_campaign(sessions, campaign_slug)
     if campaign is None:

@@ -6,12 +6,17 @@ import logging
 import time
 
 from analytics.base import StoreRejected, StoreUnavailable
-from analytics.unattributed import CampaignWindow, UnattributedGroup, totals, unattributed_groups
-from backend.runtime import Runtime
+from analytics.unattributed import (
+    CampaignWindow,
+    UnattributedGroup,
+    totals,
+    unattributed_groups,
+)
 from configstore import registry, sources
-from configstore.participants_import import ImportReport, import_participants, read_rows
 from configstore.errors import ConfigError
+from configstore.participants_import import ImportReport, import_participants, read_rows
 from eventlog.base import EventLogUnavailable
+from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 IMPORT_MAX_BYTES = 16 * 1024 * 1024  # participant spreadsheets may exceed the app-wide 1 MiB body cap

@@ -15,13 +15,14 @@ from backend import admin_schemas as S
 from backend.auth import console_auth, csrf, log_in, log_out, login_limits
 from configstore import accounts, audit, places, registry, snapshots, sources
 from configstore.accounts import ROLE_NAMES_ZH, ROLES
-from configstore.errors import ConfigError
+from configstore.errors import ConfigError, Forbidden
 from configstore.places import STATION_KIND_NAMES_ZH
 from domain.boards import BOARDS
 from domain.regions import XIANGXI_COUNTIES
 from services import organizer
 from services.errors import ApiError
 from services.runtime import current_runtime
+from services.scope import require_county
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
@@ -53,6 +54,11 @@ def _globals() -> dict:
             "station_kinds": STATION_KIND_NAMES_ZH, "shanghai": registry.SHANGHAI}
 
 
+@bp.errorhandler(Forbidden)
+def county_scope_refused(exc: Forbidden):
+    return render_template("console/message.html", title="无权访问", message=exc.message), 403
+
+
 def forbidden(role: str):
     return render_template("console/message.html", title="无权访问",
                            message=f"此操作需要“{ROLE_NAMES_ZH[role]}”或更高的角色。"), 403
@@ -64,6 +70,8 @@ def _attempt(action: Callable[[], Any], success: str | None = None) -> Any:
     """Run a change; on a validation or config error flash it (in Chinese) and return None."""
     try:
         result = action()
+    except Forbidden:
+        raise  # a county user outside their counties: the 403 page (county_scope_refused)
     except ApiError as exc:
         details = exc.details if isinstance(exc.details, dict) else {}
         fields = "；".join(f"{name}：{'、'.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
@@ -193,7 +201,8 @@ def _participants_page(report: dict | None = None, status: int = 200):
     board = request.args.get("board", "hosts")
     board = board if board in BOARDS else "hosts"
     return render_template("console/participants.html", board=board, report=report,
-                           participants=registry.list_participants(current_runtime().sessions, board)), status
+                           participants=registry.list_participants(current_runtime().sessions, board,
+                                                                   counties=current_user.info.scope)), status
 
 
 @bp.get("/participants")
@@ -210,7 +219,8 @@ def participants_import():
         flash("请选择要上传的 .csv 或 .xlsx 文件", "error")
         return _participants_page(status=400)
     report = _attempt(lambda: organizer.report_dict(organizer.import_file(current_runtime(), upload.filename,
-                                                                          upload.read())))
+                                                                          upload.read(),
+                                                                          counties=current_user.info.scope)))
     if report:
         flash(f"已导入主播 {report['hosts']} 名、企业 {report['enterprises']} 家；有问题的行 {report['bad_rows']} 行",
               "ok" if not report["bad_rows"] else "error")
@@ -338,7 +348,9 @@ def places_page():
         if not current_user.info.can("operator"):
             return forbidden("operator")
         data = {k: request.form.get(k, "").strip() for k in ("kind", "region_code", "name")}
+        require_county(current_user.info, places.county_of(data["region_code"]), "服务站点")
         _attempt(lambda: places.add_station(current_runtime().sessions, **S.load(S.StationCreate, data)), f"服务站点 {data['name']} 已添加")
         return redirect(url_for("console.places_page"))
-    return render_template("console/places.html", regions=places.list_regions(current_runtime().sessions),
-                           stations=places.list_stations(current_runtime().sessions))
+    scope = current_user.info.scope
+    return render_template("console/places.html", regions=places.list_regions(current_runtime().sessions, counties=scope),
+                           stations=places.list_stations(current_runtime().sessions, counties=scope))

@@ -15,6 +15,9 @@ Reading choices, made here once:
   one pays the difference (domain.ledger).
 * Clause (一) is a yearly rating: a station may be rated again in a later year; each level is paid
   once per station per year. Every other fixed reward is one-time ("一次性") per recipient.
+* 十佳电商企业 and 十大电商达人 are not in the document: they are the bureau's selections (seed 000),
+  honours without a fixed prize. They are in the catalogue so that a prize an organizer attaches
+  reaches the ledger like any other money; each selection stands on its own.
 * The prefecture's special fund (clause 十八, 1000 万元 a year) pays the fixed rewards. The amounts
   the document leaves to "当地财政" (county money: the 湘西馆 branch subsidy, local support for
   sales, association grants) are applied for the same way and charged to the county's own fund
@@ -33,10 +36,12 @@ class Basis(Enum):
     SALES = "sales"  # computed from the year's sales data (clause 四 milestones)
     RATING = "rating"  # computed from the yearly service-site rating (clause 一)
     APPLICATION = "application"  # applied for with evidence, reviewed step by step (clause 二十)
+    SELECTION = "selection"  # selected from a board (十佳电商企业, 十大电商达人): an honour, a prize optional
 
     @property
     def label(self) -> str:
-        return {"sales": "按销售数据计算", "rating": "年度评定", "application": "申报评审"}[self.value]
+        return {"sales": "按销售数据计算", "rating": "年度评定", "application": "申报评审",
+                "selection": "榜单评选"}[self.value]
 
 
 class Recipient(Enum):
@@ -44,11 +49,12 @@ class Recipient(Enum):
     STATION = "station"
     COUNTY = "county"
     ORGANISATION = "organisation"  # a park operator, an association, a platform operator
+    HOST = "host"  # a livestream host (十大电商达人)
 
     @property
     def label(self) -> str:
         return {"enterprise": "企业", "station": "电商服务站点", "county": "县市",
-                "organisation": "单位（园区运营方、协会等）"}[self.value]
+                "organisation": "单位（园区运营方、协会等）", "host": "主播（电商达人）"}[self.value]
 
 
 class Funding(Enum):
@@ -63,10 +69,11 @@ class Funding(Enum):
 class Repeat(Enum):
     ONCE = "once"  # one-time per recipient
     YEARLY = "yearly"  # may be given again in another year
+    PER_LIST = "per_list"  # each selection (a campaign's, a year's) stands on its own
 
     @property
     def label(self) -> str:
-        return "一次性" if self is Repeat.ONCE else "每年评定"
+        return {"once": "一次性", "yearly": "每年评定", "per_list": "每次评选"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,9 @@ def _r(code, group, group_name, clause, name, amount_wan, basis, recipient, cond
                   basis, recipient, funding, repeat, conditions, tier)
 
 
-_A, _S, _R = Basis.APPLICATION, Basis.SALES, Basis.RATING
+_A, _S, _R, _SEL = Basis.APPLICATION, Basis.SALES, Basis.RATING, Basis.SELECTION
 _E, _ST, _C, _O = Recipient.ENTERPRISE, Recipient.STATION, Recipient.COUNTY, Recipient.ORGANISATION
+_SELECT = "按活动或年度榜单评选：注册地在湘西州、未被取消资格、达到组织方设定的最低净成交额和订单数"
 _SITE = "根据交易业绩和服务质量，全州每年评定 2 个县市区电商运营中心、10 个乡镇（街道）电商服务站、10 个村（社区）电商服务点"
 _MILESTONE = "网上销售我州农产品，年度销售额首次突破该档，且依法纳税"
 
@@ -154,9 +162,14 @@ CATALOGUE: Mapping[str, Reward] = {r.code: r for r in (
        "州内企业在海外建立和经营湘西特产线下 O2O 体验店，门店面积 100 平方米以上、正常运营一年以上、年交易额 100 万美元以上"),
     _r("overseas_warehouse", "overseas_warehouse", "海外托管仓", "（十七）", "海外托管仓", 10, _A, _E,
        "州内企业自建跨境电商平台或入驻海外知名电商平台销售我州农产品，并建立海外托管仓，仓储面积 200 平方米以上"),
+    _r("selection_top_enterprises", "selection_top_enterprises", "十佳电商企业", "（评选）", "十佳电商企业", None, _SEL, _E,
+       _SELECT + "；企业须依法纳税", repeat=Repeat.PER_LIST),
+    _r("selection_top_influencers", "selection_top_influencers", "十大电商达人", "（评选）", "十大电商达人", None, _SEL,
+       Recipient.HOST, _SELECT, repeat=Repeat.PER_LIST),
 )}
 
 MILESTONE_CODES = {1: "sales_milestone_1", 2: "sales_milestone_2", 3: "sales_milestone_3"}
+SELECTION_CODES = {"top_enterprises": "selection_top_enterprises", "top_influencers": "selection_top_influencers"}
 STATION_CODES = {"county_centre": "site_county_centre", "township_station": "site_township_station",
                  "village_point": "site_village_point"}
 

@@ -12,7 +12,8 @@ Rules, one line each:
 * Same group, higher reward later: by default it pays the difference, so the recipient's total in
   the group equals the highest reward ("就高不就低"); the switchable policy pays it in full (the
   sales milestones keep that switch).
-* Yearly rewards (the station rating, county subsidies) are compared within the same year only.
+* Yearly rewards (the station rating, county subsidies) are compared within the same year only; a
+  selection's prize (十佳/十大) stands on its own.
 * A list version keeps every grant its earlier final versions put in the ledger: a line that
   carries ledger money may be flagged for review, never dropped or reduced by a recompute or an
   adjustment; finalizing a version that drops or reduces one, or that pays more than the rules
@@ -80,6 +81,8 @@ class Outcome:
 
 
 def _comparable(new: Reward, grant: Grant, year: int) -> bool:
+    if new.repeat is Repeat.PER_LIST:
+        return False
     return grant.live and grant.reward.group == new.group and (new.repeat is Repeat.ONCE or grant.year == year)
 
 

@@ -31,15 +31,21 @@ def unattributed(runtime: Runtime, campaign: str | None = None) -> list[Unattrib
                                enterprises=registry.attribution(sessions, "enterprises"), campaign=campaign)
 
 
-def import_file(runtime: Runtime, filename: str, content: bytes) -> ImportReport:
+def read_upload(filename: str, content: bytes) -> list[dict[str, str]]:
+    """The rows of an uploaded .csv / .xlsx, or ConfigError in Chinese."""
     try:
-        rows = read_rows(filename, content)
+        return read_rows(filename, content)
     except ValueError as exc:
         raise ConfigError("unsupported_file", str(exc)) from None
     except Exception:  # a corrupt workbook, a CSV that is not UTF-8, ...
         log.info("unreadable import file %s", filename, exc_info=True)
         raise ConfigError("unreadable_file", "文件无法读取：请上传 UTF-8 编码的 CSV 或 .xlsx 表格") from None
-    return import_participants(runtime.sessions, rows)
+
+
+def import_file(runtime: Runtime, filename: str, content: bytes,
+                counties: frozenset[str] | None = None) -> ImportReport:
+    """``counties``: a county user's counties (rows of other counties are refused), None for everyone."""
+    return import_participants(runtime.sessions, read_upload(filename, content), counties)
 
 
 def report_dict(report: ImportReport) -> dict:

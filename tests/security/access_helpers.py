@@ -189,7 +189,7 @@ def build_seeded(tmp_path: Path, chdb: Path, fake: FakeWeChat, request) -> Seede
     sessions = stack.sessions
     seed_campaign(sessions, SLUG)
     with transaction(sessions) as s:
-        s.add(Enterprise(id=ENTERPRISE[0], name=ENTERPRISE[1], county="433101", tax_compliant=True))
+        s.add(Enterprise(id=ENTERPRISE[0], name=ENTERPRISE[1], county="433101"))
     events = [order_event(campaign=SLUG, host=f"H{n:02d}", enterprise=ENTERPRISE[0], amount_fen=amount_for(n))
               for n in range(1, 13)]
     assert stack.sender.post({"events": events}).status_code == 202

@@ -6,7 +6,7 @@ from domain.catalogue import CATALOGUE, Basis, Funding, Recipient, Repeat, appli
 from domain.ledger import Grant, TopUpPolicy, same_type_outcome
 from domain.money import wan_yuan
 
-S, R, A = Basis.SALES, Basis.RATING, Basis.APPLICATION
+S, R, A, SEL = Basis.SALES, Basis.RATING, Basis.APPLICATION, Basis.SELECTION
 
 TABLE = [
     # code, clause, amount (万元, None = set at approval), group, basis, recipient, funding, repeat
@@ -31,6 +31,10 @@ TABLE = [
     ("industry_association", "（十六）", None, "industry_association", A, "organisation", "county", "yearly"),
     ("overseas_o2o_shop", "（十七）", 10, "overseas_o2o_shop", A, "enterprise", "prefecture", "once"),
     ("overseas_warehouse", "（十七）", 10, "overseas_warehouse", A, "enterprise", "prefecture", "once"),
+    # the bureau's selections (seed 000): honours, a prize optional, each selection on its own
+    ("selection_top_enterprises", "（评选）", None, "selection_top_enterprises", SEL, "enterprise", "prefecture",
+     "per_list"),
+    ("selection_top_influencers", "（评选）", None, "selection_top_influencers", SEL, "host", "prefecture", "per_list"),
 ]
 
 
@@ -98,6 +102,8 @@ def pay_in_order(claims, policy=TopUpPolicy.PAY_DIFFERENCE):
           ("xiangxi_pavilion_branch", 2025, wan_yuan(2))], [3, 0, 2]),
         ([("local_sales_support", 2024, wan_yuan(1)), ("local_sales_support", 2025, wan_yuan(1))], [1, 1]),
         ([("industry_association", 2024, wan_yuan(6)), ("industry_association", 2024, wan_yuan(6))], [6, 0]),
+        # two selections' prizes in one year both stand
+        ([("selection_top_influencers", 2026, wan_yuan(1)), ("selection_top_influencers", 2026, wan_yuan(1))], [1, 1]),
     ],
 )
 def test_same_type_highest_only(claims, expected_wan):

@@ -43,7 +43,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(regions.update().where(regions.c.code == '433100').values(level='prefecture', parent_code=None))
     op.execute(regions.delete().where(regions.c.code.in_([c for c in HUNAN_CITIES if c != '433100'] + [HUNAN[0]])))
-    with op.batch_alter_table('hosts', schema=None) as batch_op:
-        batch_op.drop_column('region_code')
-    with op.batch_alter_table('enterprises', schema=None) as batch_op:
-        batch_op.drop_column('region_code')
+    _drop_column('hosts', 'region_code')
+    _drop_column('enterprises', 'region_code')
+
+
+def _drop_column(table: str, column: str) -> None:
+    """ALTER TABLE ... DROP COLUMN. On SQLite (>= 3.35 does it natively) never batch mode's copy and
+    rename: dropping the old table, with foreign keys on, deletes the rows of every table that refers
+    to it (accounts, links, tax status...)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    else:
+        op.drop_column(table, column)

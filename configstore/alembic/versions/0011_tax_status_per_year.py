@@ -52,15 +52,26 @@ def upgrade() -> None:
     if flagged:
         op.bulk_insert(status, [{"enterprise_id": pid, "year": year, "status": "non_compliant", "note": NOTE,
                                  "updated_at": now} for pid in flagged])
-    with op.batch_alter_table('enterprises', schema=None) as batch_op:
-        batch_op.drop_column('tax_compliant')
+    _drop_column('enterprises', 'tax_compliant')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('enterprises', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('tax_compliant', sa.Boolean(), nullable=False, server_default=sa.true()))
-    op.execute("UPDATE enterprises SET tax_compliant = false WHERE id IN "
-               "(SELECT enterprise_id FROM enterprise_tax_status WHERE status = 'non_compliant')")
+    flagged = [row[0] for row in op.get_bind().execute(sa.text(
+        "SELECT DISTINCT enterprise_id FROM enterprise_tax_status WHERE status = 'non_compliant'"))]
+    op.add_column('enterprises', sa.Column('tax_compliant', sa.Boolean(), nullable=False, server_default=sa.true()))
+    enterprises = sa.table('enterprises', sa.column('id', sa.String), sa.column('tax_compliant', sa.Boolean))
+    if flagged:
+        op.execute(enterprises.update().where(enterprises.c.id.in_(flagged)).values(tax_compliant=False))
     with op.batch_alter_table('enterprise_tax_status', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enterprise_tax_status_enterprise_id'))
     op.drop_table('enterprise_tax_status')
+
+
+def _drop_column(table: str, column: str) -> None:
+    """ALTER TABLE ... DROP COLUMN. On SQLite (>= 3.35 does it natively) never batch mode's copy and
+    rename: dropping the old table, with foreign keys on, deletes the rows of every table that refers
+    to it (accounts, links, tax status...)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    else:
+        op.drop_column(table, column)

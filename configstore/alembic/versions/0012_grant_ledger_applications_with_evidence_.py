@@ -152,8 +152,7 @@ def upgrade() -> None:
     with op.batch_alter_table('award_lists', schema=None) as batch_op:
         batch_op.add_column(sa.Column('state_changed_at', sa.DateTime(timezone=True), nullable=True))
 
-    with op.batch_alter_table('station_scores', schema=None) as batch_op:
-        batch_op.drop_column('volume_fen')
+    _drop_column('station_scores', 'volume_fen')
 
     # ### end Alembic commands ###
     _ledger_from_final_lists()
@@ -222,8 +221,7 @@ def downgrade() -> None:
     with op.batch_alter_table('station_scores', schema=None) as batch_op:
         batch_op.add_column(sa.Column('volume_fen', sa.BIGINT(), nullable=True))
 
-    with op.batch_alter_table('award_lists', schema=None) as batch_op:
-        batch_op.drop_column('state_changed_at')
+    _drop_column('award_lists', 'state_changed_at')
 
     op.drop_table('user_counties')
     with op.batch_alter_table('award_application_steps', schema=None) as batch_op:
@@ -252,3 +250,13 @@ def downgrade() -> None:
 
     op.drop_table('award_applications')
     # ### end Alembic commands ###
+
+
+def _drop_column(table: str, column: str) -> None:
+    """ALTER TABLE ... DROP COLUMN. On SQLite (>= 3.35 does it natively) never batch mode's copy and
+    rename: dropping the old table, with foreign keys on, deletes the rows of every table that refers
+    to it (accounts, links, tax status...)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    else:
+        op.drop_column(table, column)

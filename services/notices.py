@@ -65,10 +65,13 @@ def award_notifier(templates: PushTemplates) -> Callable[[Session, dict], None]:
 
 
 def milestone_name(amount_fen: int) -> str:
+    """"累计成交额达到10万元" / "…达到500元" / "…达到123.45元"."""
     yuan, fen = divmod(amount_fen, 100)
-    if not fen and yuan % 10_000 == 0:
-        return f"累计成交额达到{yuan // 10_000}万元"
-    return f"累计成交额达到{format_yuan(amount_fen)}"
+    if fen:
+        return f"累计成交额达到{format_yuan(amount_fen)}"
+    if yuan % 10_000 == 0:
+        return f"累计成交额达到{yuan // 10_000:,}万元"
+    return f"累计成交额达到{yuan:,}元"
 
 
 def enqueue_milestone_pushes(sessions: sessionmaker[Session], templates: PushTemplates,

@@ -11,8 +11,8 @@ spawn services from a long-lived thread (the main thread in pytest and in the CL
 """
 from __future__ import annotations
 
-import concurrent.futures
 import atexit
+import concurrent.futures
 import ctypes
 import os
 import random

@@ -77,7 +77,7 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
         totals = totals_by_dimension(store, dimension=dimension, campaign=campaign, first_day=first_day,
                                      last_day=last_day)
         names = {t.participant_id: dimension_name(dimension, t.participant_id) for t in totals}
-        return Board(dimension, rank_participants(totals, names=names, previous_ranks=previous_ranks, limit=None))
+        return Board(dimension, rank_participants(totals, names=names, previous_ranks=previous_ranks or {}, limit=None))
     if dimension not in BOARDS:
         raise ValueError(f"unknown board dimension {dimension!r}")
 
@@ -88,7 +88,7 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
     excluded = (registry.disqualified(sessions, campaign, dimension)
                 if drop_disqualified and campaign is not None else {})
     ranking = rank_participants([row for row in rows if row.participant_id], names=registry.names(sessions, dimension),
-                                excluded=excluded, previous_ranks=previous_ranks, limit=None)
+                                excluded=excluded, previous_ranks=previous_ranks or {}, limit=None)
     if buyers_for_top and ranking and campaign is not None:
         buyers = distinct_buyers(store, campaign=campaign, board=dimension, first_day=first_day, last_day=last_day,
                                  attribution=attribution,

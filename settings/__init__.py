@@ -60,7 +60,6 @@ class Settings:
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
     # Fault injection for crash tests: SIGKILL the writer after the Nth insert, before its commit.
-    fault_kill_after_insert: int = 0
     # WeChat mini-program. An empty appid switches login, wxa codes and pushes off.
     wechat_appid: str = ""
     wechat_secret: str = ""

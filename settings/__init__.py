@@ -5,6 +5,7 @@ their own without touching os.environ.
 """
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import time
@@ -51,6 +52,10 @@ class Settings:
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500
     secret_key: str = ""
+    # Fernet keys (comma-separated, the first encrypts) for secrets stored in the config store:
+    # webhook secrets, WeChat session keys, platform credentials. Empty: one generated into the
+    # data dir. Processes that do not share a data dir must all be given the same keys.
+    secrets_key: str = ""
     # Console session cookie: Secure when served over HTTPS (set LIVEBOARD_COOKIE_SECURE=1 behind TLS).
     cookie_secure: bool = False
     # Rate-limit counters (login, webhooks). The default keeps them in the config store, which every
@@ -59,7 +64,6 @@ class Settings:
     ratelimit_storage_uri: str = "liveboard+configstore://"
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
-    # Fault injection for crash tests: SIGKILL the writer after the Nth insert, before its commit.
     # WeChat mini-program. An empty appid switches login, wxa codes and pushes off.
     wechat_appid: str = ""
     wechat_secret: str = ""
@@ -92,12 +96,20 @@ class Settings:
         return replace(self, **changes)
 
     def with_secret_key(self) -> "Settings":
-        """These settings with a secret key: LIVEBOARD_SECRET_KEY, else one generated once into
-        data_dir/secret_key (mode 0600), so a default install never signs sessions with a
-        well-known key and every process on one data dir agrees on it."""
-        if self.secret_key:
-            return self
-        path = self.data_dir / "secret_key"
+        """These settings with a session signing key and secret-encryption keys: from
+        LIVEBOARD_SECRET_KEY / LIVEBOARD_SECRETS_KEY, else generated once into the data dir (mode
+        0600), so a default install never uses a well-known key and every process on one data dir
+        agrees on them."""
+        settings = self
+        if not settings.secret_key:
+            settings = settings.with_(secret_key=self._generated("secret_key", lambda: secrets.token_urlsafe(48)))
+        if not settings.secrets_key:
+            settings = settings.with_(secrets_key=self._generated(
+                "secrets_key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()))
+        return settings
+
+    def _generated(self, name: str, make) -> str:
+        path = self.data_dir / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -105,13 +117,13 @@ class Settings:
             pass  # made earlier, or by a sibling process just now
         else:
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+                handle.write(make())
         for _ in range(50):  # a sibling may be between creating and writing the file
             key = path.read_text().strip()
             if key:
-                return self.with_(secret_key=key)
+                return key
             time.sleep(0.01)
-        raise RuntimeError(f"{path} is empty; delete it or set LIVEBOARD_SECRET_KEY")
+        raise RuntimeError(f"{path} is empty; delete it or set LIVEBOARD_{name.upper()}")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -193,9 +193,3 @@ describe('奖项 (awards)', () => {
     expect(text(page)).toContain('绑定主播身份后可查看你的奖项')
   })
 })
-
-test('app.json lists the four pages in Chinese', () => {
-  const app = require('../app.json')
-  expect(app.pages).toEqual(['pages/boards/index', 'pages/me/index', 'pages/bind/index', 'pages/awards/index'])
-  expect(app.tabBar.list.map((t) => t.text)).toEqual(['排行榜', '我的', '奖项'])
-})

@@ -21,3 +21,9 @@ test('every tab has an 81×81 PNG icon and a selected one', () => {
     expect(tab.iconPath).not.toBe(tab.selectedIconPath)
   }
 })
+
+test('pull-down refresh is enabled on every data page', () => {
+  for (const name of ['boards', 'me']) {
+    expect(require(`../pages/${name}/index.json`).enablePullDownRefresh).toBe(true)
+  }
+})

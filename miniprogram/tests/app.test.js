@@ -23,7 +23,7 @@ test('every tab has an 81×81 PNG icon and a selected one', () => {
 })
 
 test('pull-down refresh is enabled on every data page', () => {
-  for (const name of ['boards', 'me']) {
+  for (const name of ['boards', 'me', 'awards']) {
     expect(require(`../pages/${name}/index.json`).enablePullDownRefresh).toBe(true)
   }
 })

@@ -304,25 +304,112 @@ describe('绑定 (bind)', () => {
 })
 
 describe('奖项 (awards)', () => {
-  test('empty list', async () => {
-    fakeBackend({ 'GET /v1/mp/me/awards': { body: { awards: [] } } })
+  const HOST = { id: 'H001', name: '张三' }
+  const AWARD = {
+    list_id: 12, kind: 'top_influencers', kind_name: '十大电商达人', scope: 'campaign', scope_key: 'qcqh-xxxb-2026',
+    title: '千村千红·湘西香伴 十大电商达人', rank: 3, category: '十大电商达人', amount_fen: 500000,
+    state: 'notice', state_name: '公示中', notice_ends_on: '2026-12-08', updated_at: SERVER_TIME,
+  }
+  const HONOUR = {
+    list_id: 7, kind: 'excellent_hosts', kind_name: '优秀主播', scope: 'year', scope_key: '2026',
+    title: '2026 年度优秀主播', rank: 15, category: '优秀主播', amount_fen: 0,
+    state: 'final', state_name: '已定稿', notice_ends_on: '2026-11-20', updated_at: '2026-11-21T01:00:00+00:00',
+  }
+  const awardsBody = (awards) => ({ body: { host: HOST, awards, updated_at: SERVER_TIME } })
+
+  test('lists the host\'s awards: title, rank, amount in yuan, state; honour-only has no amount', async () => {
+    const backend = fakeBackend({ 'GET /v1/mp/me/awards': awardsBody([AWARD, HONOUR]) })
     const { page, loaded } = loadPage('awards')
     await loaded
-    expect(text(page)).toContain('暂无获奖记录')
+    expect(backend.calls.find((c) => c.url === '/v1/mp/me/awards').auth).toBe('Bearer mps_token1')
+    const cards = page.querySelectorAll('.award').map((a) => a.dom.textContent.replace(/\s+/g, ' ').trim())
+    expect(cards).toHaveLength(2)
+    expect(cards[0]).toContain('千村千红·湘西香伴 十大电商达人')
+    expect(cards[0]).toContain('十大电商达人 · 第 3 名')
+    expect(cards[0]).toContain('5,000.00 元')
+    expect(cards[0]).toContain('公示中')
+    expect(cards[0]).toContain('公示期至 2026-12-08')
+    expect(cards[1]).toContain('2026 年度优秀主播')
+    expect(cards[1]).toContain('第 15 名')
+    expect(cards[1]).toContain('荣誉称号')
+    expect(cards[1]).toContain('已定稿')
+    expect(cards[1]).not.toContain('元')
+    expect(cards[1]).not.toContain('公示期至')
+    const shown = text(page)
+    expect(shown).toContain('张三的奖项')
+    expect(shown).toContain('更新于 2026-12-01 18:14')
+    expect(shown).not.toContain('暂无获奖记录')
   })
 
-  test('awards are listed with yuan amounts', async () => {
-    fakeBackend({ 'GET /v1/mp/me/awards': { body: { awards: [{ id: 'A1', name: '十大电商达人', campaign: '千村千红', amount_fen: 1000000 }] } } })
+  test('no awards: a friendly empty state', async () => {
+    fakeBackend({ 'GET /v1/mp/me/awards': awardsBody([]) })
     const { page, loaded } = loadPage('awards')
     await loaded
-    expect(text(page)).toContain('十大电商达人')
-    expect(text(page)).toContain('¥10,000.00')
+    expect(text(page)).toContain('暂无获奖记录，继续加油！')
+    expect(page.querySelector('.award')).toBeFalsy()
   })
 
-  test('not bound: asks to bind', async () => {
-    fakeBackend({ 'GET /v1/mp/me/awards': { status: 403, body: { error: { code: 'not_bound', message: '尚未绑定' } } } })
+  test('not bound: asks to bind; after binding the next show lists the awards', async () => {
+    const routes = { 'GET /v1/mp/me/awards': NOT_BOUND }
+    fakeBackend(routes)
     const { page, loaded } = loadPage('awards')
     await loaded
     expect(text(page)).toContain('绑定主播身份后可查看你的奖项')
+    page.querySelector('.go-bind').dispatchEvent('tap')
+    await settle()
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/bind/index' })
+
+    routes['GET /v1/mp/me/awards'] = awardsBody([AWARD])
+    await show(page)
+    expect(text(page)).not.toContain('绑定主播身份后可查看你的奖项')
+    expect(text(page)).toContain('5,000.00 元')
   })
+
+  test('a network error shows 重试, which loads again', async () => {
+    const routes = { 'GET /v1/mp/me/awards': { fail: true } }
+    fakeBackend(routes)
+    const { page, loaded } = loadPage('awards')
+    await loaded
+    expect(text(page)).toContain('网络异常，请检查网络后重试')
+    expect(text(page)).not.toContain('暂无获奖记录')
+    routes['GET /v1/mp/me/awards'] = awardsBody([HONOUR])
+    page.querySelector('.retry').dispatchEvent('tap')
+    await settle()
+    expect(text(page)).toContain('荣誉称号')
+    expect(page.querySelector('.retry')).toBeFalsy()
+  })
+
+  test('pull-down refresh reloads and stops the animation, on success and on failure', async () => {
+    const routes = { 'GET /v1/mp/me/awards': awardsBody([]) }
+    const backend = fakeBackend(routes)
+    const { page, loaded } = loadPage('awards')
+    await loaded
+    routes['GET /v1/mp/me/awards'] = awardsBody([AWARD])
+    await page.instance.onPullDownRefresh()
+    expect(getCalls(backend, '/v1/mp/me/awards')).toBe(2)
+    expect(text(page)).toContain('5,000.00 元')
+    expect(wx.stopPullDownRefresh).toHaveBeenCalledTimes(1)
+
+    routes['GET /v1/mp/me/awards'] = UNAVAILABLE
+    await page.instance.onPullDownRefresh()
+    expect(wx.stopPullDownRefresh).toHaveBeenCalledTimes(2)
+    expect(text(page)).toContain('服务暂时不可用')
+  })
+})
+
+test('a newer load wins over a slower older one', async () => {
+  let slowFirst = true
+  const routes = {
+    'GET /v1/mp/me/awards': () => {
+      if (slowFirst) { slowFirst = false; return { body: { host: { id: 'H1', name: '旧' }, awards: [] }, delay: 50 } }
+      return { body: { host: { id: 'H1', name: '新' }, awards: [] } }
+    },
+  }
+  fakeBackend(routes)
+  const { page } = loadPage('awards')
+  await settle(3)
+  await show(page)
+  await settle(80)
+  expect(text(page)).toContain('新的奖项')
+  expect(text(page)).not.toContain('旧的奖项')
 })

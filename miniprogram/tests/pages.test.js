@@ -263,7 +263,7 @@ describe('我的 (me)', () => {
 })
 
 describe('绑定 (bind)', () => {
-  test('a scanned code fills the input; binding then offers reminders', async () => {
+  test('a scanned code fills the input; binding then offers reminders, one message per consent', async () => {
     const backend = fakeBackend({
       'POST /v1/mp/bind': (call) => ({ body: { host: { id: 'H12', name: '主播12' } } }),
       'GET /v1/mp/subscriptions': { body: TEMPLATES },
@@ -276,6 +276,7 @@ describe('绑定 (bind)', () => {
     await settle()
     expect(backend.calls.find((c) => c.url === '/v1/mp/bind').data).toEqual({ code: 'ABCDEFGH' })
     expect(text(page)).toContain('你已绑定为主播：主播12')
+    expect(text(page)).toContain('每次授权可接收一条通知')
 
     wx.requestSubscribeMessage.mockImplementation(({ tmplIds, success }) =>
       success(Object.fromEntries(tmplIds.map((id) => [id, id === 'tpl-award' ? 'reject' : 'accept']))))
@@ -285,6 +286,19 @@ describe('绑定 (bind)', () => {
     const report = backend.calls.find((c) => c.method === 'POST' && c.url === '/v1/mp/subscriptions')
     expect(report.data).toEqual({ template_ids: ['tpl-rank'] })
     expect(wx.switchTab).toHaveBeenCalledWith({ url: '/pages/me/index' })
+  })
+
+  test('the bind succeeds even if the reminder templates cannot be read', async () => {
+    fakeBackend({
+      'POST /v1/mp/bind': { body: { host: { id: 'H12', name: '主播12' } } },
+      'GET /v1/mp/subscriptions': UNAVAILABLE,
+    })
+    const { page, loaded } = loadPage('bind', { scene: 'ABCDEFGH' })
+    await loaded
+    await page.instance.onSubmit()
+    await settle()
+    expect(text(page)).toContain('你已绑定为主播：主播12')
+    expect(page.querySelector('.subscribe')).toBeFalsy()
   })
 
   test('a wrong code shows the server message; an empty one is not sent', async () => {

@@ -8,7 +8,9 @@ Roles: viewer reads and downloads; operator computes, moves lists through the wo
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
+from urllib.parse import quote
 
 from flask import Blueprint, Response, g, request
 from marshmallow import Schema, fields, validate
@@ -16,12 +18,14 @@ from marshmallow import Schema, fields, validate
 from backend import admin_schemas as S
 from backend.admin_api import Operation, register
 from configstore import awards as award_store
+from configstore import registry
 from domain.boards import BOARDS
-from services import award_exports
 from services import awards as award_compute
+from services import certificates, spreadsheets
 from services import fraud as fraud_compute
 from services.errors import ApiError
 from services.runtime import current_runtime
+from services.spreadsheets import DownloadName
 
 bp = Blueprint("awards_api", __name__, url_prefix="/v1/admin")
 TAG = "奖项与目标"
@@ -52,14 +56,43 @@ def _year_arg(raw: str | None = None) -> int:
     return int(raw)
 
 
-def _file(content: bytes, filename: str, mimetype: str) -> Response:
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+
+
+def content_disposition(name: DownloadName) -> str:
+    """RFC 6266: the ASCII name for old clients, the UTF-8 name (RFC 8187) for the rest."""
+    fallback = re.sub(r'[^\x20-\x7e]|["\\]', "_", name.ascii)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name.name, safe='')}"
+
+
+def download(content: bytes, name: DownloadName, mimetype: str) -> Response:
+    """Every export download, API and console: the file as an attachment with its Chinese name."""
     response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+    response.headers["Content-Disposition"] = content_disposition(name)
     return response
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PDF = "application/pdf"
+def award_list_download(award_list: dict) -> Response:
+    directory = spreadsheets.load_directory(current_runtime().sessions)
+    return download(spreadsheets.award_list_xlsx(award_list, directory),
+                    spreadsheets.award_list_filename(award_list, directory), XLSX)
+
+
+def targets_download(progress: dict) -> Response:
+    return download(spreadsheets.targets_xlsx(progress), spreadsheets.targets_filename(progress["year"]), XLSX)
+
+
+def certificate_download(award_list: dict, item: dict) -> Response:
+    """One winner's certificate (services.certificates) with the campaign's current name and the
+    settings' organizer and seal. Raises certificates.CertificateError when it cannot be made right."""
+    runtime = current_runtime()
+    campaign = (registry.get_campaign(runtime.sessions, award_list["scope_key"])
+                if award_list["scope"] == "campaign" else None)
+    pdf = certificates.certificate_pdf(award_list, item, campaign_name=campaign.name if campaign else None,
+                                       organizer=runtime.settings.organizer_name,
+                                       seal_image=runtime.settings.seal_image)
+    return download(pdf, certificates.certificate_filename(award_list, item), PDF)
 
 
 # -- schemas -----------------------------------------------------------------------------------
@@ -160,9 +193,7 @@ def review_award(list_id: int, data: dict):
 
 @operation("GET", "/awards/<int:list_id>/export.xlsx", summary="导出名单（.xlsx）", role="viewer", media_type=XLSX)
 def export_award_list(list_id: int):
-    award_list = award_store.get_list(current_runtime().sessions, list_id)
-    name = f"awards-{award_list['kind']}-{award_list['scope_key']}-v{award_list['version']}.xlsx"
-    return _file(award_exports.award_list_xlsx(award_list), name, XLSX)
+    return award_list_download(award_store.get_list(current_runtime().sessions, list_id))
 
 
 @operation("GET", "/awards/<int:list_id>/certificates/<participant_id>.pdf", summary="获奖证书（PDF，可打印）",
@@ -172,7 +203,10 @@ def award_certificate(list_id: int, participant_id: str):
     item = next((i for i in award_list["items"] if i["participant_id"] == participant_id and i["included"]), None)
     if item is None:
         raise ApiError(404, "award_item_not_found", f"{participant_id} 不在该名单上")
-    return _file(award_exports.certificate_pdf(award_list, item), f"certificate-{list_id}-{participant_id}.pdf", PDF)
+    try:
+        return certificate_download(award_list, item)
+    except certificates.CertificateError as exc:
+        raise ApiError(409, "certificate_unavailable", str(exc)) from None
 
 
 # -- station scores and targets ------------------------------------------------------------------
@@ -200,7 +234,7 @@ def export_target_progress():
     runtime = current_runtime()
     year = _year_arg()
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=year)
-    return _file(award_exports.targets_xlsx(progress), f"targets-{year}.xlsx", XLSX)
+    return targets_download(progress)
 
 
 @operation("POST", "/targets/import", summary="从 CSV 或 .xlsx 导入区划年度销售目标（逐行报告，保留正确的行）",

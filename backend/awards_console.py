@@ -8,7 +8,6 @@ from datetime import date
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
@@ -19,6 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from backend.auth import console_auth, csrf
+from backend.awards_api import award_list_download, certificate_download, targets_download
 from backend.console import UNSAFE_METHODS, csrf_failed
 from configstore import awards as award_store
 from configstore import registry
@@ -26,14 +26,13 @@ from configstore.accounts import ROLE_NAMES_ZH
 from configstore.errors import ConfigError
 from domain.boards import BOARD_NAMES_ZH, DIMENSION_NAMES_ZH, DIMENSIONS
 from domain.money import format_yuan
-from services import award_exports
 from services import awards as award_compute
 from services import boards as board_service
 from services import fraud as fraud_compute
+from services.certificates import CertificateError
 from services.runtime import current_runtime
 
 bp = Blueprint("awards_console", __name__, url_prefix="/console/awards", template_folder="templates")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.before_request
@@ -51,12 +50,6 @@ def _globals() -> dict:
             "kinds": award_store.KINDS, "review_steps": award_store.REVIEW_STEP_NAMES_ZH,
             "period_names": board_service.PERIOD_NAMES_ZH, "dimension_names": DIMENSION_NAMES_ZH}
 
-
-
-def _file(content: bytes, filename: str, mimetype: str) -> Response:
-    response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
-    return response
 
 
 def _try(action, success: str) -> None:
@@ -156,9 +149,7 @@ def review(list_id: int):
 @bp.get("/<int:list_id>/export.xlsx")
 @console_auth("viewer")
 def export(list_id: int):
-    award_list = award_store.get_list(current_runtime().sessions, list_id)
-    return _file(award_exports.award_list_xlsx(award_list),
-                 f"awards-{award_list['kind']}-{award_list['scope_key']}-v{award_list['version']}.xlsx", XLSX)
+    return award_list_download(award_store.get_list(current_runtime().sessions, list_id))
 
 
 @bp.get("/<int:list_id>/certificates/<participant_id>.pdf")
@@ -168,8 +159,10 @@ def certificate(list_id: int, participant_id: str):
     item = next((i for i in award_list["items"] if i["participant_id"] == participant_id and i["included"]), None)
     if item is None:
         return render_template("console/message.html", title="未找到", message="该获奖者不在名单上"), 404
-    return _file(award_exports.certificate_pdf(award_list, item), f"certificate-{list_id}-{participant_id}.pdf",
-                 "application/pdf")
+    try:
+        return certificate_download(award_list, item)
+    except CertificateError as exc:
+        return render_template("console/message.html", title="无法生成证书", message=str(exc)), 409
 
 
 @bp.get("/boards")
@@ -213,7 +206,7 @@ def targets_xlsx():
     runtime = current_runtime()
     year = int(request.args.get("year") or award_store.shanghai_today().year)
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=year)
-    return _file(award_exports.targets_xlsx(progress), f"targets-{year}.xlsx", XLSX)
+    return targets_download(progress)
 
 
 @bp.get("/fraud")

@@ -531,30 +531,37 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
     """导出名单（.xlsx）、获奖证书（PDF）或年度目标完成情况（.xlsx）。"""
     from configstore import awards as award_store
     from configstore.errors import ConfigError
-    from services import award_exports
+    from services import certificates, spreadsheets
 
     if (list_id is None) == (targets_year is None):
         raise click.UsageError("请给出 --list-id 或 --targets-year 之一")
+    settings = _settings(ctx)
     sessions = _state(ctx).sessions
     out.parent.mkdir(parents=True, exist_ok=True)
     if targets_year is not None:
         from services.awards import target_progress
 
-        out.write_bytes(award_exports.targets_xlsx(target_progress(sessions, _state(ctx).store, year=targets_year)))
+        out.write_bytes(spreadsheets.targets_xlsx(target_progress(sessions, _state(ctx).store, year=targets_year)))
         click.echo(f"已导出 {out}")
         return
     try:
         award_list = award_store.get_list(sessions, list_id)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
-    out.write_bytes(award_exports.award_list_xlsx(award_list))
+    directory = spreadsheets.load_directory(sessions)
+    out.write_bytes(spreadsheets.award_list_xlsx(award_list, directory))
     click.echo(f"已导出 {out}")
     if cert_dir is not None:
         cert_dir.mkdir(parents=True, exist_ok=True)
         for item in award_list["items"]:
             if item["included"]:
-                path = cert_dir / f"certificate-{award_list['id']}-{item['participant_id']}.pdf"
-                path.write_bytes(award_exports.certificate_pdf(award_list, item))
+                path = cert_dir / certificates.certificate_filename(award_list, item).name
+                try:
+                    path.write_bytes(certificates.certificate_pdf(
+                        award_list, item, campaign_name=directory.campaign_name(award_list),
+                        organizer=settings.organizer_name, seal_image=settings.seal_image))
+                except certificates.CertificateError as exc:
+                    raise click.ClickException(f"{item['name']}：{exc}") from None
                 click.echo(f"证书 {path}")
 
 

@@ -78,6 +78,10 @@ class Settings:
     mp_bind_code_ttl_seconds: int = 72 * 3600
     push_interval_seconds: float = 5.0
     push_lease_seconds: float = 60.0  # an outbox claim lapses after this; must exceed wechat_http_timeout
+    # Award certificates: the 落款 (the issuing body) and, optionally, its seal as a PNG with a
+    # transparent background, pressed over the 落款 (about 42 mm across on the page).
+    organizer_name: str = "湘西土家族苗族自治州商务局"
+    seal_image: Path | None = None
     extra: dict = field(default_factory=dict)
 
     @property

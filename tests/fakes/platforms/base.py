@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 TOKEN_TTL = 7200
@@ -86,6 +86,13 @@ class _Token:
     revoked: bool = False
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """Request lines carry tokens and signatures: never log them."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 class LoopbackServer:
     """A threaded werkzeug server for one WSGI app on an ephemeral loopback port."""
 
@@ -95,7 +102,7 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
 
     def start(self, app: Callable[..., Any]) -> None:
-        self._server = make_server(self.host, 0, app, threaded=True)
+        self._server = make_server(self.host, 0, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
         self._thread.start()
 

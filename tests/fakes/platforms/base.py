@@ -140,6 +140,7 @@ class FakePlatform:
         self._refresh_tokens: dict[str, bool] = {}
         self._failures: list[str] = []
         self._delays: list[float] = []
+        self.refuse_all_tokens = False  # every token is refused, even a fresh one
         self._loopback = LoopbackServer(host, name=f"fake-{self.name}")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -199,7 +200,7 @@ class FakePlatform:
             token = self._tokens.get(value or "")
         if token is None:
             return "unknown"
-        if token.revoked or token.expires_at <= time.time():
+        if self.refuse_all_tokens or token.revoked or token.expires_at <= time.time():
             return "expired"
         return "ok"
 

@@ -49,3 +49,9 @@ def first_two_pages(client: Any, listing_window: Window) -> tuple[Page, Page]:
     client.page_size = 2
     first = client.list_orders(listing_window)
     return first, client.list_orders(listing_window, first.next_cursor)
+
+
+def valid_by_order_id(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Validate events against the contract and index them by their (sub-)order id."""
+    assert_valid(events)
+    return {e["order_id"]: e for e in events}

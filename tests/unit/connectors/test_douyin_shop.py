@@ -15,7 +15,8 @@ from connectors.douyin_shop.client import request_sign
 from tests.fakes.platforms.base import SeedItem, SeedOrder, SeedRefund
 from tests.fakes.platforms.douyin_shop import FakeDouyinShop, event_sign, platform_sign
 from tests.fakes.platforms.receiver import PushReceiver
-from tests.unit.connectors.helpers import T0, assert_valid, context_for, injected_failures_are_classified
+from tests.unit.connectors.helpers import (T0, assert_valid, context_for, injected_failures_are_classified,
+                                           valid_by_order_id)
 
 CREDS = Credentials(app_key="7000000000000000001", app_secret="fake-doudian-app-secret-0123456789",
                     shop_id="4463798")
@@ -248,9 +249,7 @@ def test_one_paid_event_per_sub_order_with_host_or_marker():
     with FakeDouyinShop() as fake:
         seed(fake)
         detail = DouyinShopClient(CREDS, base_url=fake.url).order_detail(ORDER_ID)
-    events = paid_events(detail, CTX)
-    assert_valid(events)
-    by_sub = {e["order_id"]: e for e in events}
+    by_sub = valid_by_order_id(paid_events(detail, CTX))
     first, second = by_sub["6920000000000000002"], by_sub["6920000000000000003"]
     assert first["event_id"] == "dy-4463798-6920000000000000002-paid"
     assert (first["amount_fen"], first["quantity"], first["host"], first["host_name"]) == (3980, 2,

@@ -15,7 +15,7 @@ from tests.fakes.platforms.base import SeedItem, SeedOrder, SeedRefund
 from tests.fakes.platforms.receiver import PushReceiver
 from tests.fakes.platforms.wechat_shop import FakeWechatShop, sha1_of
 from tests.unit.connectors.helpers import (T0, assert_valid, context_for, first_two_pages,
-                                           injected_failures_are_classified, window)
+                                           injected_failures_are_classified, valid_by_order_id, window)
 
 ORDER_ID = "3727324701692140032"
 CTX = context_for("wx4f4bc4dec97d0001")
@@ -164,8 +164,7 @@ def test_paid_events_per_sku_with_source_info_attribution():
     with FakeWechatShop() as fake:
         seed(fake)
         order = WechatShopClient(fake.credentials, base_url=fake.url).order_detail(ORDER_ID)
-    events = {e["order_id"]: e for e in paid_events(order, CTX)}
-    assert_valid(list(events.values()))
+    events = valid_by_order_id(paid_events(order, CTX))
     lily = events[f"{ORDER_ID}-3095702974"]
     assert lily["event_id"] == f"wx-wx4f4bc4dec97d0001-{ORDER_ID}-3095702974-paid"
     assert (lily["host"], lily["host_account_type"], lily["host_name"], lily["amount_fen"]) == (
@@ -182,8 +181,7 @@ def test_commission_and_order_level_finder_are_fallbacks():
                           {"sku_id": "1", "sku_cnt": 2, "real_price": 180, "title": "a"}],
         "commission_infos": [{"sku_id": "1", "finder_id": "finder-1", "nickname": "达人一"}],
         "ext_info": {"finder_id": "shop-finder"}}}
-    events = {e["order_id"]: e for e in paid_events(order, CTX)}
-    assert_valid(list(events.values()))
+    events = valid_by_order_id(paid_events(order, CTX))
     assert (events["9-1"]["host"], events["9-1"]["quantity"], events["9-1"]["amount_fen"]) == ("finder-1", 3, 280)
     assert (events["9-2"]["host"], events["9-2"]["host_source"]) == ("shop-finder", "ext_info")
 

@@ -105,6 +105,16 @@ def split_fen(total: int, weights: list[int]) -> list[int]:
 
 # -- ids ------------------------------------------------------------------------------------
 
+def as_id(value: Any) -> str | None:
+    """A platform id as a string. Ids are often 19-digit integers: JSON parsing keeps them exact
+    as ``int``, so a ``float`` means digits were already lost upstream — refuse to guess."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        raise MappingError(f"编号不是整数或字符串：{value!r}")
+    return str(value)
+
+
 def make_event_id(prefix: str, shop: str, key: str, kind: str) -> str:
     """``dy-<shop>-<key>-paid``; characters outside the contract become ``.``; an over-long
     shop id is replaced by a short digest so the id stays <= 128 and deterministic."""

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
-from connectors.base import PushReply, PushRejected
+from connectors.base import MappingError, PushRejected, PushReply
 
 JSON_SUCCESS = PushReply(200, "application/json", b'{"code":0,"msg":"success"}')
 
@@ -42,14 +43,13 @@ def require_post(method: str) -> None:
         raise PushRejected("消息推送只接受 POST 请求", status=405)
 
 
-def as_id(value: Any) -> str | None:
-    """A platform id as a string (19-digit ids stay exact: ints are never floats here)."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        # a float id has already lost digits somewhere upstream: refuse to guess
-        raise PushRejected("消息中的编号不是整数或字符串", status=400)
-    return str(value)
+@contextmanager
+def malformed_as_rejected() -> Iterator[None]:
+    """A push whose content cannot be read (e.g. an id that is a float) is answered with 400."""
+    try:
+        yield
+    except MappingError as exc:
+        raise PushRejected(f"推送内容无法解析：{exc}", status=400) from exc
 
 
 def nested_json(value: Any, what: str) -> dict[str, Any]:

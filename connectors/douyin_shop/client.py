@@ -31,8 +31,8 @@ import json
 import time
 from typing import Any
 
+from connectors._events import as_id
 from connectors._http import PlatformApiClient
-from connectors._push import as_id
 from connectors.base import (AccessToken, Page, PlatformRateLimited, PlatformRefused,
                              PlatformUnavailable, TokenExpired, Window)
 

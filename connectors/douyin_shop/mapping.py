@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, buyer_hash, capped, check_shop,
+from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, as_id, buyer_hash, capped, check_shop,
                                 from_epoch, paid_event, refund_event, split_fen, whole_number)
-from connectors._push import as_id
 from connectors.base import MappingContext, MappingError
 
 PLATFORM = "douyin"

@@ -26,8 +26,9 @@ import hmac
 import json
 from typing import Any, Mapping
 
-from connectors._events import from_epoch
-from connectors._push import JSON_SUCCESS, as_id, digest_equal, header, nested_json, require_post
+from connectors._events import as_id, from_epoch
+from connectors._push import (JSON_SUCCESS, digest_equal, header, malformed_as_rejected, nested_json,
+                             require_post)
 from connectors.base import (ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected,
                              PushResult)
 
@@ -58,7 +59,8 @@ def verify_push(credentials: Credentials, method: str, headers: Mapping[str, str
     # SKIT.FlurlHttpClient.ByteDance compares case-insensitively: hex case carries no meaning
     if not digest_equal(expected, given.lower() if given else None):
         raise PushRejected("抖店推送签名校验失败", status=401)
-    return PushResult(messages=parse_messages(body), reply=JSON_SUCCESS)
+    with malformed_as_rejected():
+        return PushResult(messages=parse_messages(body), reply=JSON_SUCCESS)
 
 
 def parse_messages(body: bytes) -> list[PushMessage]:

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, buyer_hash, capped, from_epoch,
+from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, as_id, buyer_hash, capped, from_epoch,
                                 inferred_refund_quantity, paid_event, refund_event, whole_number)
-from connectors._push import as_id
 from connectors.base import MappingContext, MappingError
 
 PLATFORM = "kuaishou"

@@ -28,8 +28,8 @@ from typing import Any, Mapping
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from connectors._events import from_epoch
-from connectors._push import as_id, json_object, nested_json, require_post
+from connectors._events import as_id, from_epoch
+from connectors._push import json_object, malformed_as_rejected, nested_json, require_post
 from connectors.base import (ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected,
                              PushReply, PushResult)
 
@@ -74,11 +74,12 @@ def encrypt_body(message_key: str, plaintext: str) -> bytes:
 def verify_push(credentials: Credentials, method: str, headers: Mapping[str, str],
                 query: Mapping[str, str], body: bytes) -> PushResult:
     require_post(method)
-    plain = _plaintext_heartbeat(body)
-    if plain is not None:
-        return PushResult(messages=[plain], reply=SUCCESS)
-    payload = json_object(decrypt_body(credentials.message_key, body), "快手推送解密后的内容")
-    return PushResult(messages=[_message(payload, credentials)], reply=SUCCESS)
+    with malformed_as_rejected():
+        plain = _plaintext_heartbeat(body)
+        if plain is not None:
+            return PushResult(messages=[plain], reply=SUCCESS)
+        payload = json_object(decrypt_body(credentials.message_key, body), "快手推送解密后的内容")
+        return PushResult(messages=[_message(payload, credentials)], reply=SUCCESS)
 
 
 def _plaintext_heartbeat(body: bytes) -> PushMessage | None:

@@ -32,9 +32,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Mapping
 
-from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, buyer_hash, capped, from_epoch,
+from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, as_id, buyer_hash, capped, from_epoch,
                                 paid_event, refund_event, whole_number)
-from connectors._push import as_id
 from connectors.base import MappingContext, MappingError
 
 PLATFORM = "wechat_channels"

@@ -30,8 +30,8 @@ import xmltodict
 from wechatpy.crypto import PrpCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
-from connectors._events import from_epoch
-from connectors._push import as_id, digest_equal, json_object
+from connectors._events import as_id, from_epoch
+from connectors._push import digest_equal, json_object, malformed_as_rejected
 from connectors.base import (ORDER_PAID, OTHER, REFUND, Credentials, PushMessage, PushRejected, PushReply,
                              PushResult)
 
@@ -56,8 +56,8 @@ def verify_push(credentials: Credentials, method: str, headers: Mapping[str, str
             sha1_signature(credentials.token, timestamp, nonce), query.get("signature")):
         raise PushRejected("微信推送 signature 校验失败", status=401)
     plaintext = open_envelope(credentials, query, body)
-    message = _parse_plaintext(plaintext)
-    return PushResult(messages=[_message(message)], reply=SUCCESS)
+    with malformed_as_rejected():
+        return PushResult(messages=[_message(_parse_plaintext(plaintext))], reply=SUCCESS)
 
 
 def _handshake(credentials: Credentials, query: Mapping[str, str], timestamp: str, nonce: str) -> PushResult:

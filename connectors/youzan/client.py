@@ -24,9 +24,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from connectors._events import CST
+from connectors._events import CST, as_id
 from connectors._http import PlatformApiClient
-from connectors._push import as_id
 from connectors.base import (AccessToken, Page, PlatformRateLimited, PlatformRefused,
                              PlatformUnavailable, TokenExpired, Window)
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors._events import (SaleLine, buyer_hash, capped, check_shop, from_cst_text,
-                                inferred_refund_quantity, paid_event, refund_event, split_fen,
-                                whole_number, yuan_to_fen)
-from connectors._push import as_id
+from connectors._events import (SaleLine, as_id, buyer_hash, capped, check_shop, from_cst_text,
+                                inferred_refund_quantity, paid_event, refund_event, split_fen, whole_number,
+                                yuan_to_fen)
 from connectors.base import MappingContext, MappingError
 
 PLATFORM = "youzan"

@@ -21,8 +21,9 @@ import json
 from typing import Any, Mapping
 from urllib.parse import unquote_plus
 
-from connectors._events import from_cst_text
-from connectors._push import JSON_SUCCESS, as_id, digest_equal, header, json_object, nested_json, require_post
+from connectors._events import as_id, from_cst_text
+from connectors._push import (JSON_SUCCESS, digest_equal, header, json_object, malformed_as_rejected, nested_json,
+                             require_post)
 from connectors.base import (ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected,
                              PushResult)
 
@@ -52,7 +53,8 @@ def verify_push(credentials: Credentials, method: str, headers: Mapping[str, str
     client_id = payload.get("client_id")
     if client_id not in (None, "") and str(client_id) != credentials.client_id:
         raise PushRejected("有赞推送的 client_id 与本连接不一致", status=403)
-    return PushResult(messages=[_message(payload)], reply=JSON_SUCCESS)
+    with malformed_as_rejected():
+        return PushResult(messages=[_message(payload)], reply=JSON_SUCCESS)
 
 
 def _message(payload: Mapping[str, Any]) -> PushMessage:

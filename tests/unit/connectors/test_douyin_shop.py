@@ -316,3 +316,10 @@ def test_a_lost_push_is_found_by_the_backstop_with_the_same_event_ids():
     assert found.ids == [ORDER_ID]
     assert sorted(e["event_id"] for e in pulled) == sorted(e["event_id"] for e in pushed)
     assert pulled == pushed
+
+
+def test_an_id_that_lost_its_digits_as_a_float_is_a_400():
+    body = b'[{"tag":"101","msg_id":"m","data":{"p_id":6.920000000000000001e18}}]'
+    with pytest.raises(PushRejected) as rejected:
+        verify_push(CREDS, "POST", signed(body), {}, body)
+    assert rejected.value.status == 400

@@ -10,7 +10,9 @@
 * Body (``huang-ding/api-youzan`` ``data/pojo/dto/MsgPushEntity.java``): ``id``, ``type``
   (``trade_TradePaid``, ``trade_TradeBuyerPay``, ``trade_TradeClose`` …), ``msg`` (URL-encoded
   JSON), ``version``, ``kdt_id``, ``status``, ``client_id``, ``test``.
-* Heartbeat / check: ``"test": true``; reply ``{"code":0,"msg":"success"}`` (the same file).
+* Heartbeat / check: ``"test": true``; reply ``{"code":0,"msg":"success"}`` (the same file;
+  ``Hanson/youzan-sdk`` ``src/Push.php`` answers it before checking any signature, so an
+  unsigned check message is accepted — it carries no data).
 * ❓ No public source names the refund message types; any ``type`` containing ``refund``
   (case-insensitive) is treated as a refund, its ``refund_id`` / ``tid`` read tolerantly.
 """
@@ -40,16 +42,12 @@ def verify_push(credentials: Credentials, method: str, headers: Mapping[str, str
     require_post(method)
     event_sign = header(headers, "Event-Sign")
     payload = json_object(body, "有赞推送")
-    if event_sign is not None:
-        expected = md5_sign(credentials.client_id, body, credentials.client_secret)
-        if not digest_equal(expected, event_sign.lower()):
-            raise PushRejected("有赞推送 Event-Sign 校验失败", status=401)
-    else:
-        msg = payload.get("msg")
-        raw_msg = msg if isinstance(msg, str) else ""
-        expected = md5_sign(credentials.client_id, raw_msg.encode("utf-8"), credentials.client_secret)
-        if not digest_equal(expected, str(payload.get("sign") or "").lower()):
-            raise PushRejected("有赞推送缺少或未通过签名校验", status=401)
+    if not _signed(credentials, event_sign, payload, body):
+        if payload.get("test") is True:
+            # Hanson/youzan-sdk src/Push.php answers the check message before checking any
+            # signature: it carries no data, so it gets the success reply and a TEST message.
+            return PushResult(messages=[_test_message(payload)], reply=JSON_SUCCESS)
+        raise PushRejected("有赞推送缺少签名或签名校验失败", status=401)
     client_id = payload.get("client_id")
     if client_id not in (None, "") and str(client_id) != credentials.client_id:
         raise PushRejected("有赞推送的 client_id 与本连接不一致", status=403)
@@ -57,31 +55,40 @@ def verify_push(credentials: Credentials, method: str, headers: Mapping[str, str
         return PushResult(messages=[_message(payload)], reply=JSON_SUCCESS)
 
 
+def _signed(credentials: Credentials, event_sign: str | None, payload: Mapping[str, Any], body: bytes) -> bool:
+    if event_sign is not None:
+        expected = md5_sign(credentials.client_id, body, credentials.client_secret)
+        return digest_equal(expected, event_sign.lower())
+    msg = payload.get("msg")
+    raw_msg = msg if isinstance(msg, str) else ""
+    expected = md5_sign(credentials.client_id, raw_msg.encode("utf-8"), credentials.client_secret)
+    return digest_equal(expected, str(payload.get("sign") or "").lower())
+
+
+def _test_message(payload: Mapping[str, Any]) -> PushMessage:
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+    return PushMessage(platform=NAME, message_id=f"test:{digest}", kind=TEST, event="test", raw=dict(payload))
+
+
 def _message(payload: Mapping[str, Any]) -> PushMessage:
-    kind_type = str(payload.get("type") or "")
     if payload.get("test") is True:
-        kind = TEST
-    elif kind_type in PAID_TYPES:
-        kind = ORDER_PAID
-    elif "refund" in kind_type.lower():
-        kind = REFUND
-    else:
-        kind = OTHER
+        return _test_message(payload)
+    kind_type = str(payload.get("type") or "")
+    refund = "refund" in kind_type.lower()
+    kind = ORDER_PAID if kind_type in PAID_TYPES else REFUND if refund else OTHER
     msg = _msg(payload.get("msg"))
     full = msg.get("full_order_info") or {}
     info = full.get("order_info") or {}
     tid = as_id(msg.get("tid")) or as_id(info.get("tid"))
-    if tid is None and kind_type.startswith("trade_") and "refund" not in kind_type.lower():
+    if tid is None and kind_type.startswith("trade_") and not refund:
         tid = as_id(payload.get("id"))  # for trade messages ``id`` is the trade id
-    refund_id = as_id(msg.get("refund_id")) if kind == REFUND else None
     message_id = ":".join(str(x) for x in (kind_type or "message", payload.get("id") or tid or "",
                                            payload.get("version") or ""))
-    if kind == TEST and not payload.get("id"):
-        message_id = "test:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
     oids = tuple(o for o in (as_id(x.get("oid")) for x in full.get("orders") or [] if isinstance(x, Mapping)) if o)
     return PushMessage(
         platform=NAME, message_id=message_id, kind=kind, event=kind_type, raw=dict(payload, msg=msg),
-        order_id=tid, aftersale_id=refund_id, shop_id=as_id(payload.get("kdt_id")), sub_order_ids=oids,
+        order_id=tid, aftersale_id=as_id(msg.get("refund_id")) if refund else None,
+        shop_id=as_id(payload.get("kdt_id")), sub_order_ids=oids,
         occurred_at=_time(info.get("pay_time")) or _time(info.get("update_time")),
     )
 

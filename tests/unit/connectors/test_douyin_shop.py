@@ -323,3 +323,12 @@ def test_an_id_that_lost_its_digits_as_a_float_is_a_400():
     with pytest.raises(PushRejected) as rejected:
         verify_push(CREDS, "POST", signed(body), {}, body)
     assert rejected.value.status == 400
+
+
+def test_an_unsigned_url_check_message_is_answered_but_yields_only_a_test():
+    body = b'[{"tag":"0","msg_id":"0","data":"{}"}]'
+    result = verify_push(CREDS, "POST", {"app-id": CREDS.app_key}, {}, body)
+    assert [m.kind for m in result.messages] == [TEST] and result.reply.status == 200
+    mixed = b'[{"tag":"0","msg_id":"0","data":"{}"},{"tag":"101","msg_id":"1","data":"{}"}]'
+    with pytest.raises(PushRejected):
+        verify_push(CREDS, "POST", {"app-id": CREDS.app_key}, {}, mixed)

@@ -162,3 +162,11 @@ def test_full_refund_of_a_sub_order_counts_its_units():
         trade = YouzanClient(fake.credentials, base_url=fake.url).order_detail(TID)
     [event] = refund_events(trade, CTX)
     assert (event["event_id"], event["quantity"], event["amount_fen"]) == ("yz-46020001-R3-refund", 3, 2999)
+
+
+def test_an_unsigned_check_message_is_answered_but_unsigned_business_is_not():
+    creds = Credentials(client_id="cid", client_secret="csec")
+    result = verify_push(creds, "POST", {}, {}, b'{"test":true,"client_id":"cid","type":"","msg":""}')
+    assert [m.kind for m in result.messages] == [TEST] and result.reply.body == b'{"code":0,"msg":"success"}'
+    with pytest.raises(PushRejected):
+        verify_push(creds, "POST", {}, {}, b'{"test":false,"type":"trade_TradePaid","id":"E1","msg":"{}"}')

@@ -17,7 +17,7 @@ platform's wire format:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Callable, Mapping, Protocol
 
@@ -245,4 +245,4 @@ class ConnectorModule:
     client: Callable[..., PlatformClient]
     paid_events: Callable[..., list[dict[str, Any]]]
     refund_events: Callable[..., list[dict[str, Any]]]
-    refund_ids: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda detail: [])
+    refund_ids: Callable[[Mapping[str, Any]], list[str]]

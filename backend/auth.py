@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import secrets
-import time
 from datetime import timedelta
 
 from flask import Flask, g, redirect, request, session, url_for
@@ -27,9 +26,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-import configstore.ratelimit  # noqa: F401  (registers the liveboard+configstore:// storage)
 from backend.errors import error_response
-from configstore import accounts
+from configstore import (
+    accounts,
+    ratelimit,  # registers the liveboard+configstore:// storage
+)
 from configstore.accounts import UserInfo
 from configstore.audit import acting_as
 from configstore.errors import ConfigError
@@ -86,6 +87,11 @@ def _load_user(user_id: str) -> ConsoleUser | None:
     return ConsoleUser(info)
 
 
+def _runtime_context():
+    runtime = current_runtime()
+    return runtime.engine, runtime.clock
+
+
 def init_auth(app: Flask) -> None:
     settings = app.extensions["liveboard"].settings
     app.config.update(
@@ -97,6 +103,9 @@ def init_auth(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # the console turns it on for itself (see console.py)
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        # the config-store storage counts in the store (and by the clock) of the app serving the request
+        RATELIMIT_STORAGE_OPTIONS=({"context": _runtime_context}
+                                   if settings.ratelimit_storage_uri.startswith(ratelimit.SCHEME) else {}),
         # Off: Flask-Limiter would overwrite the Retry-After of other answers (the webhook's 503);
         # a 429 gets its own below.
         RATELIMIT_HEADERS_ENABLED=False,
@@ -117,7 +126,7 @@ def init_auth(app: Flask) -> None:
 def _rate_limited(_exc: RateLimitExceeded):
     """429 as a JSON error, with Retry-After: the seconds until the window that was hit resets."""
     current = limiter.current_limit
-    seconds = int(current.reset_at - time.time()) if current is not None else 60
+    seconds = int(current.reset_at - current_runtime().clock.time()) if current is not None else 60
     return error_response(429, "rate_limited", "请求过于频繁，请稍后再试", headers={"Retry-After": str(max(1, seconds))})
 
 

@@ -11,6 +11,7 @@ each step is in services.applications. County users reach only the county-aware 
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 from urllib.parse import quote
 
@@ -25,12 +26,13 @@ from configstore import awards as award_store
 from domain.awards import TAX_STATUS_NAMES_ZH
 from domain.boards import BOARDS
 from domain.catalogue import CATALOGUE
-from services import applications, award_exports, budget, notices, organizer
+from services import applications, budget, certificates, notices, organizer, spreadsheets
 from services import awards as award_compute
 from services import fraud as fraud_compute
 from services.errors import ApiError
 from services.runtime import current_runtime
 from services.scope import require_county
+from services.spreadsheets import DownloadName
 from wechat.pushes import PushTemplates
 
 bp = Blueprint("awards_api", __name__, url_prefix="/v1/admin")
@@ -62,14 +64,43 @@ def _year_arg(raw: str | None = None) -> int:
     return int(raw)
 
 
-def _file(content: bytes, filename: str, mimetype: str) -> Response:
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+
+
+def content_disposition(name: DownloadName) -> str:
+    """RFC 6266: the ASCII name for old clients, the UTF-8 name (RFC 8187) for the rest."""
+    fallback = re.sub(r'[^\x20-\x7e]|["\\]', "_", name.ascii)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name.name, safe='')}"
+
+
+def download(content: bytes, name: DownloadName, mimetype: str) -> Response:
+    """Every export download, API and console: the file as an attachment with its Chinese name."""
     response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+    response.headers["Content-Disposition"] = content_disposition(name)
     return response
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PDF = "application/pdf"
+def award_list_download(award_list: dict) -> Response:
+    directory = spreadsheets.load_directory(current_runtime().sessions)
+    return download(spreadsheets.award_list_xlsx(award_list, directory),
+                    spreadsheets.award_list_filename(award_list, directory), XLSX)
+
+
+def targets_download(progress: dict) -> Response:
+    return download(spreadsheets.targets_xlsx(progress), spreadsheets.targets_filename(progress["year"]), XLSX)
+
+
+def certificate_download(award_list: dict, item: dict) -> Response:
+    """One winner's certificate (services.certificates) with the campaign's current name and the
+    settings' organizer and seal. Raises certificates.CertificateError when it cannot be made right."""
+    runtime = current_runtime()
+    campaign = (registry.get_campaign(runtime.sessions, award_list["scope_key"])
+                if award_list["scope"] == "campaign" else None)
+    pdf = certificates.certificate_pdf(award_list, item, campaign_name=campaign.name if campaign else None,
+                                       organizer=runtime.settings.organizer_name,
+                                       seal_image=runtime.settings.seal_image)
+    return download(pdf, certificates.certificate_filename(award_list, item), PDF)
 
 
 # -- schemas -----------------------------------------------------------------------------------
@@ -173,9 +204,7 @@ def review_award(list_id: int, data: dict):
 
 @operation("GET", "/awards/<int:list_id>/export.xlsx", summary="导出名单（.xlsx）", role="viewer", media_type=XLSX)
 def export_award_list(list_id: int):
-    award_list = award_store.get_list(current_runtime().sessions, list_id)
-    name = f"awards-{award_list['kind']}-{award_list['scope_key']}-v{award_list['version']}.xlsx"
-    return _file(award_exports.award_list_xlsx(award_list), name, XLSX)
+    return award_list_download(award_store.get_list(current_runtime().sessions, list_id))
 
 
 @operation("GET", "/awards/<int:list_id>/certificates/<participant_id>.pdf", summary="获奖证书（PDF，可打印）",
@@ -185,7 +214,10 @@ def award_certificate(list_id: int, participant_id: str):
     item = next((i for i in award_list["items"] if i["participant_id"] == participant_id and i["included"]), None)
     if item is None:
         raise ApiError(404, "award_item_not_found", f"{participant_id} 不在该名单上")
-    return _file(award_exports.certificate_pdf(award_list, item), f"certificate-{list_id}-{participant_id}.pdf", PDF)
+    try:
+        return certificate_download(award_list, item)
+    except certificates.CertificateError as exc:
+        raise ApiError(409, "certificate_unavailable", str(exc)) from None
 
 
 # -- station scores and targets ------------------------------------------------------------------
@@ -213,7 +245,7 @@ def export_target_progress():
     runtime = current_runtime()
     year = _year_arg()
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=year)
-    return _file(award_exports.targets_xlsx(progress), f"targets-{year}.xlsx", XLSX)
+    return targets_download(progress)
 
 
 @operation("POST", "/targets/import", summary="从 CSV 或 .xlsx 导入区划年度销售目标（逐行报告，保留正确的行）",
@@ -307,7 +339,7 @@ def set_budget(holder: str, year: int, data: dict):
            query=(("year", "integer", "四位年份"),), media_type=XLSX)
 def export_budget():
     year = _year_arg()
-    return _file(budget.budget_xlsx(budget.overview(current_runtime().sessions, year)), f"budget-{year}.xlsx", XLSX)
+    return download(budget.budget_xlsx(budget.overview(current_runtime().sessions, year)), budget.filename(year), XLSX)
 
 
 # -- enterprises: tax status per year, grants ---------------------------------------------------------
@@ -398,16 +430,11 @@ def upload_application_file(application_id: int):
     return applications.add_file(current_runtime().sessions, g.user, application_id, upload.filename, upload.read())
 
 
-def _download(meta: dict, content: bytes) -> Response:
-    response = Response(content, mimetype=meta["content_type"])
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(meta['filename'])}"
-    return response
-
-
 @operation("GET", "/applications/<int:application_id>/files/<int:file_id>", summary="下载证明材料", role="viewer",
            media_type="application/octet-stream")
 def download_application_file(application_id: int, file_id: int):
-    return _download(*applications.read_file(current_runtime().sessions, g.user, application_id, file_id))
+    meta, content = applications.read_file(current_runtime().sessions, g.user, application_id, file_id)
+    return download(content, applications.evidence_name(application_id, meta), meta["content_type"])
 
 
 @operation("POST", "/applications/<int:application_id>/steps", summary="记录评审环节（各环节的角色要求见说明）",

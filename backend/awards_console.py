@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
@@ -24,6 +22,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from backend.auth import console_auth, csrf
+from backend.awards_api import award_list_download, certificate_download, download, targets_download
 from backend.console import UNSAFE_METHODS, county_scope_refused, csrf_failed
 from configstore import accounts, host_milestones, ledger, places, registry, tax
 from configstore import applications as application_store
@@ -36,16 +35,16 @@ from domain.catalogue import CATALOGUE, applicable
 from domain.ledger import STATUS_NAMES_ZH as PAYMENT_NAMES_ZH
 from domain.money import format_yuan
 from domain.regions import LEVEL_NAMES_ZH, XIANGXI_COUNTIES
-from services import applications, award_exports, budget, notices, organizer
+from services import applications, budget, notices, organizer
 from services import awards as award_compute
 from services import boards as board_service
 from services import fraud as fraud_compute
+from services.certificates import CertificateError
 from services.runtime import current_runtime
 from services.scope import require_county
 from wechat.pushes import PushTemplates
 
 bp = Blueprint("awards_console", __name__, url_prefix="/console/awards", template_folder="templates")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.before_request
@@ -73,12 +72,6 @@ def _beijing(iso: str | None) -> str:
         return "—"
     return datetime.fromisoformat(iso).astimezone(registry.SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
-
-
-def _file(content: bytes, filename: str, mimetype: str) -> Response:
-    response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
-    return response
 
 
 def _try(action, success: str):
@@ -214,9 +207,7 @@ def review(list_id: int):
 @bp.get("/<int:list_id>/export.xlsx")
 @console_auth("viewer")
 def export(list_id: int):
-    award_list = award_store.get_list(current_runtime().sessions, list_id)
-    return _file(award_exports.award_list_xlsx(award_list),
-                 f"awards-{award_list['kind']}-{award_list['scope_key']}-v{award_list['version']}.xlsx", XLSX)
+    return award_list_download(award_store.get_list(current_runtime().sessions, list_id))
 
 
 @bp.get("/<int:list_id>/certificates/<participant_id>.pdf")
@@ -226,8 +217,10 @@ def certificate(list_id: int, participant_id: str):
     item = next((i for i in award_list["items"] if i["participant_id"] == participant_id and i["included"]), None)
     if item is None:
         return render_template("console/message.html", title="未找到", message="该获奖者不在名单上"), 404
-    return _file(award_exports.certificate_pdf(award_list, item), f"certificate-{list_id}-{participant_id}.pdf",
-                 "application/pdf")
+    try:
+        return certificate_download(award_list, item)
+    except CertificateError as exc:
+        return render_template("console/message.html", title="无法生成证书", message=str(exc)), 409
 
 
 @bp.get("/boards")
@@ -271,7 +264,7 @@ def targets_xlsx():
     runtime = current_runtime()
     year = int(request.args.get("year") or award_store.shanghai_today().year)
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=year)
-    return _file(award_exports.targets_xlsx(progress), f"targets-{year}.xlsx", XLSX)
+    return targets_download(progress)
 
 
 @bp.get("/fraud")
@@ -366,7 +359,8 @@ def budget_xlsx():
     year = request.args.get("year") or str(_this_year())
     if not (year.isdigit() and len(year) == 4):
         return render_template("console/message.html", title="参数无效", message="年份应为四位数字"), 400
-    return _file(budget.budget_xlsx(budget.overview(current_runtime().sessions, int(year))), f"budget-{year}.xlsx", XLSX)
+    return download(budget.budget_xlsx(budget.overview(current_runtime().sessions, int(year))), budget.filename(int(year)),
+                    budget.XLSX)
 
 
 # -- enterprises: grants and tax status per year ---------------------------------------------------------
@@ -490,9 +484,7 @@ def application_file(application_id: int, file_id: int):
         raise
     except ConfigError as exc:
         return render_template("console/message.html", title="未找到", message=exc.message), 404
-    response = Response(content, mimetype=meta["content_type"])
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(meta['filename'])}"
-    return response
+    return download(content, applications.evidence_name(application_id, meta), meta["content_type"])
 
 
 @bp.post("/applications/<int:application_id>/step")

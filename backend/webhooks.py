@@ -10,8 +10,7 @@ is harmless: events are idempotent by event_id.
 """
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -59,12 +58,12 @@ def verify_signature(secrets: tuple[str, ...], body_text: str, headers: dict[str
     return False
 
 
-def _check_timestamp(raw: str) -> None:
+def _check_timestamp(raw: str, now: float) -> None:
     try:
         sent_at = float(raw)
     except ValueError:
         raise ApiError(401, "invalid_timestamp", "webhook-timestamp 不是有效的 Unix 时间戳") from None
-    if sent_at != sent_at or abs(time.time() - sent_at) > TOLERANCE_S:  # NaN or outside the window
+    if sent_at != sent_at or abs(now - sent_at) > TOLERANCE_S:  # NaN or outside the window
         raise ApiError(401, "stale_timestamp", "webhook-timestamp 与服务器时间相差超过 5 分钟")
 
 
@@ -97,7 +96,7 @@ def receive(source_name: str):
     headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("webhook-")}
     if not (headers.get("webhook-id") and headers.get("webhook-timestamp") and headers.get("webhook-signature")):
         raise ApiError(401, "missing_signature", "缺少 webhook-id、webhook-timestamp 或 webhook-signature 请求头")
-    _check_timestamp(headers["webhook-timestamp"])
+    _check_timestamp(headers["webhook-timestamp"], runtime.clock.time())
 
     body = request.get_data(cache=False)
     if len(body) > settings.webhook_max_body_bytes:  # chunked bodies carry no Content-Length
@@ -122,7 +121,7 @@ def receive(source_name: str):
     if len(items) > settings.webhook_max_batch:
         raise ApiError(413, "batch_too_large", f"一个批次最多 {settings.webhook_max_batch} 个事件")
 
-    received_at = datetime.now(timezone.utc)
+    received_at = runtime.clock.now()
     results: list[dict[str, Any]] = []
     records: list[Record] = []
     accepted_ids: list[str] = []

@@ -20,7 +20,8 @@ from bench.report import Figure, figures_as_dicts, make_figure, write
 from configstore.db import make_engine, make_sessionmaker
 from configstore.migrate import upgrade as migrate_config
 from liveboard.sender import sign_headers
-from liveboard.wiring import build_writer, migrate_all
+from liveboard.wiring import build_writer
+from operations.migrations import migrate_all
 
 log = logging.getLogger("bench")
 
@@ -262,7 +263,8 @@ def bench_consumer(run: Run) -> None:
 
     from analytics import open_store
     from analytics.migrations import migrate as migrate_store
-    from consumers.sales_writer import COLUMNS, event_to_row
+    from analytics.rows import COLUMNS
+    from consumers.rows import row_from_envelope
     from schemas import envelope
     from settings import Settings
 
@@ -328,7 +330,7 @@ def bench_consumer(run: Run) -> None:
         rows = []
         for value in raw_values:
             env = envelope.unwrap(value)
-            rows.append(event_to_row(env, orjson.dumps(env["event"])))
+            rows.append(row_from_envelope(env, orjson.dumps(env["event"])))
         raw_db = f"bench_{run.suffix}_consraw{r}"
         raw_settings = Settings(store="clickhouse", clickhouse_url=run.services.clickhouse.url_for(raw_db))
         migrate_store(open_store(raw_settings))

@@ -11,8 +11,7 @@ PostgreSQL): an expired window restarts at `amount`, a live one adds `amount`.
 """
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import Any, Callable
 
 from limits.storage import Storage
 from sqlalchemy import Float, Integer, String, case, delete, select
@@ -23,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from configstore.db import Base, make_engine
+from domain.clock import SYSTEM_CLOCK, Clock
 
 SCHEME = "liveboard+configstore"
 
@@ -32,36 +32,40 @@ class RateLimitCounter(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, nullable=False)
-    # epoch seconds (float): compared with time.time() in SQL, the same on both backends
+    # epoch seconds (float): compared with the clock's time in SQL, the same on both backends
     window_ends_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
 
 
 class ConfigStoreRateLimitStorage(Storage):
-    """`limits` storage over the config store. URI: ``liveboard+configstore://``; option ``url``
-    (a SQLAlchemy URL). Without it, each call uses the engine of the Flask app serving the
-    request, so several apps in one process (tests) each count in their own store."""
+    """`limits` storage over the config store. URI: ``liveboard+configstore://``; options: ``url``
+    (a SQLAlchemy URL) and ``clock``, or ``context``: a callable returning (engine, clock) per call
+    — the API passes one that reads the runtime serving the request, so several apps in one
+    process (tests) each count in their own store."""
 
     STORAGE_SCHEME = [SCHEME]
 
     def __init__(self, uri: str = f"{SCHEME}://", wrap_exceptions: bool = False, *,
-                 url: str | None = None, **options: Any) -> None:
-        self._own_engine = make_engine(url) if url else None
+                 url: str | None = None, clock: Clock = SYSTEM_CLOCK,
+                 context: Callable[[], tuple[Engine, Clock]] | None = None, **options: Any) -> None:
+        if url is None and context is None:
+            raise ValueError("ConfigStoreRateLimitStorage needs a url or a context")
+        own = make_engine(url) if url else None
+        self._context = context or (lambda: (own, clock))
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
     @property
     def _engine(self) -> Engine:
-        if self._own_engine is not None:
-            return self._own_engine
-        from flask import current_app
+        return self._context()[0]
 
-        return current_app.extensions["liveboard"].engine
+    def _now(self) -> float:
+        return self._context()[1].time()
 
     @property
     def base_exceptions(self) -> type[Exception]:
         return SQLAlchemyError
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = time.time()
+        now = self._now()
         table = RateLimitCounter.__table__
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         statement = insert(table).values(key=key, hits=amount, window_ends_at=now + expiry)
@@ -82,14 +86,14 @@ class ConfigStoreRateLimitStorage(Storage):
 
     def get_expiry(self, key: str) -> float:
         row = self._live_row(key)
-        return float(row.window_ends_at) if row else time.time()
+        return float(row.window_ends_at) if row else self._now()
 
     def _live_row(self, key: str):
         table = RateLimitCounter.__table__
         with self._engine.connect() as conn:
             return conn.execute(
                 select(table.c.hits, table.c.window_ends_at)
-                .where(table.c.key == key, table.c.window_ends_at > time.time())
+                .where(table.c.key == key, table.c.window_ends_at > self._now())
             ).first()
 
     def check(self) -> bool:
@@ -112,4 +116,4 @@ class ConfigStoreRateLimitStorage(Storage):
         """Drop finished windows (the scheduler calls this; the table stays small)."""
         table = RateLimitCounter.__table__
         with self._engine.begin() as conn:
-            return conn.execute(delete(table).where(table.c.window_ends_at <= time.time())).rowcount
+            return conn.execute(delete(table).where(table.c.window_ends_at <= self._now())).rowcount

@@ -73,7 +73,7 @@ class WeChatUser(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime())
 
     def __repr__(self) -> str:  # no session_key, masked openid
-        from wechat.redact import mask_openid
+        from domain.redact import mask_openid
 
         return f"WeChatUser(id={self.id!r}, appid={self.appid!r}, openid={mask_openid(self.openid)!r})"
 

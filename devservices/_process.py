@@ -11,8 +11,8 @@ spawn services from a long-lived thread (the main thread in pytest and in the CL
 """
 from __future__ import annotations
 
-import concurrent.futures
 import atexit
+import concurrent.futures
 import ctypes
 import os
 import random
@@ -236,6 +236,7 @@ class Service:
         self._proc: subprocess.Popen | None = None
         self._log_handle = None
         self._prepared = False
+        self._began = 0.0
         self.startup_seconds: float | None = None  # how long the last start() took
 
     # -- to implement ----------------------------------------------------------------------
@@ -280,19 +281,32 @@ class Service:
         the last lines of its log when it does not."""
         if self.running:
             return self
-        began = time.monotonic()
+        self.launch()
+        return self.wait_ready()
+
+    def launch(self) -> "Service":
+        """The first half of start(): prepare once and spawn the process, without waiting. Members
+        of a cluster are launched together first, as none of them is ready before a quorum is."""
+        if self.running:
+            return self
+        self._began = time.monotonic()
         self._root  # noqa: B018 - creates the service dir
         if not self._prepared:
             self._prepare()
             self._prepared = True
         self._spawn()
+        return self
+
+    def wait_ready(self) -> "Service":
+        """The second half of start(): wait until the launched process answers (killing it and
+        raising RuntimeError with its log tail when it does not)."""
         try:
             wait_until(self._ready, timeout=self.startup_timeout, what=f"{self.name} did not start",
                        proc=self._proc, logs=self._log_files())
         except BaseException:
             self.kill()
             raise
-        self.startup_seconds = time.monotonic() - began
+        self.startup_seconds = time.monotonic() - self._began
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -366,3 +380,54 @@ class Service:
             self._log_handle.close()
             self._log_handle = None
         _live.discard(self)
+
+
+class ServiceGroup:
+    """Several services that make one cluster, numbered from 1: started together (all launched
+    before any is waited for, since members of a quorum are only ready once enough of them run),
+    stopped together, and killed or restarted one at a time for fault tests."""
+
+    def __init__(self, members: dict[int, Service]):
+        self.members = members
+
+    def in_service(self) -> list[Service]:
+        """The members that start() starts (all, unless a subclass retires some for good)."""
+        return list(self.members.values())
+
+    def start(self) -> "ServiceGroup":
+        """Start every member in service and wait until the group is ready; on failure stop them
+        all and raise RuntimeError with the log tails."""
+        members = self.in_service()
+        try:
+            for member in members:
+                member.launch()
+            for member in members:
+                member.wait_ready()
+            self._settle()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _settle(self) -> None:
+        """Hook: wait for what the group needs beyond each member answering."""
+
+    def stop(self) -> None:
+        # In parallel: a member stopped last may wait for peers that are already gone.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.members)) as pool:
+            for stopped in [pool.submit(member.stop) for member in self.members.values()]:
+                stopped.result()
+
+    def kill(self, number: int) -> None:
+        """SIGKILL one member; its data stays for restart(number)."""
+        self.members[number].kill()
+
+    def restart(self, number: int) -> None:
+        """Stop (if running) and start one member on its ports and data; waits until it answers."""
+        self.members[number].restart()
+
+    def __enter__(self) -> "ServiceGroup":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,13 +1,15 @@
-"""A ClickHouse server (Debian's clickhouse-server package, 18.16) on 127.0.0.1, data in a temp dir."""
+"""ClickHouse (Debian's clickhouse-server package, 18.16) on 127.0.0.1, data in a temp dir: one
+server (ClickHouseService) or a cluster of shards (ClickHouseCluster)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from devservices._process import Service, free_port
+from devservices._process import Service, ServiceGroup, free_port
 
 CONFIG_XML = """\
 <?xml version="1.0"?>
@@ -141,3 +143,88 @@ class ClickHouseService(Service):
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
         with opener.open(f"{self.http_url}ping", timeout=2) as resp:
             return resp.status == 200 and resp.read().strip() == b"Ok."
+
+
+CLUSTER_XML = """\
+<?xml version="1.0"?>
+<yandex>
+  <remote_servers>
+    <{cluster}>
+{shards}
+    </{cluster}>
+  </remote_servers>
+  <macros>
+    <shard>{shard}</shard>
+    <replica>1</replica>
+  </macros>
+</yandex>
+"""
+
+SHARD_XML = """\
+      <shard>
+        <replica><host>127.0.0.1</host><port>{port}</port></replica>
+      </shard>"""
+
+
+class ClickHouseShard(ClickHouseService):
+    """One server of a ClickHouseCluster: the single-server set-up plus, in config.d/ (merged
+    into config.xml by the server), the cluster's remote_servers entry and its shard macro."""
+
+    def __init__(self, base_dir, *, shard: int, cluster_xml: str, **kwargs):
+        super().__init__(base_dir, **kwargs)
+        self.number = shard
+        self.name = f"clickhouse-shard{shard}"
+        self._cluster_xml = cluster_xml
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        (self._root / "config.d").mkdir(exist_ok=True)
+        (self._root / "config.d" / "cluster.xml").write_text(self._cluster_xml)
+
+
+class ClickHouseCluster(ServiceGroup):
+    """``shards`` ClickHouse servers on 127.0.0.1 that each know the cluster ``cluster_name``:
+    one shard per server, one replica per shard, so a Distributed table works on any of them.
+
+    Shards are numbered from 1, as in the ``{shard}`` macro and system.clusters. 18.16 runs
+    ``ON CLUSTER`` DDL only with ZooKeeper, which this harness has not: ``execute_on_all()``
+    runs a statement on every shard instead (see docs/devservices.md).
+    """
+
+    def __init__(self, base_dir, *, shards: int = 2, cluster_name: str = "liveboard",
+                 startup_timeout: float = 60, stop_timeout: float = 30):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cluster_name):  # an XML tag and a SQL identifier
+            raise ValueError(f"cluster name {cluster_name!r} is not an identifier")
+        self.cluster_name = cluster_name
+        ports = {number: (free_port(), free_port()) for number in range(1, shards + 1)}
+        shard_xml = "\n".join(SHARD_XML.format(port=port) for port, _ in ports.values())
+        super().__init__({
+            number: ClickHouseShard(base_dir, shard=number, port=port, http_port=http_port,
+                                    cluster_xml=CLUSTER_XML.format(cluster=cluster_name, shards=shard_xml,
+                                                                   shard=number),
+                                    startup_timeout=startup_timeout, stop_timeout=stop_timeout)
+            for number, (port, http_port) in ports.items()})
+
+    def shard(self, i: int) -> ClickHouseShard:
+        return self.members[i]
+
+    @property
+    def shards(self) -> list[ClickHouseShard]:
+        return list(self.members.values())
+
+    def url(self, i: int, database: str = "default") -> str:
+        """clickhouse:// URL of shard ``i`` (from 1)."""
+        return self.shard(i).url_for(database)
+
+    def execute_on_all(self, query: str, params=None, **kwargs) -> list:
+        """Run one statement on every shard in turn (clickhouse-driver); the results, by shard."""
+        from clickhouse_driver import Client  # imported lazily
+
+        results = []
+        for server in self.shards:
+            client = Client(server.host, port=server.port, connect_timeout=5, send_receive_timeout=60)
+            try:
+                results.append(client.execute(query, params, **kwargs))
+            finally:
+                client.disconnect()
+        return results

@@ -5,7 +5,6 @@ writer's batch timer) takes a `Clock`, so tests move time forward instead of sle
 """
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timezone
 from typing import Protocol
@@ -34,39 +33,3 @@ class SystemClock:
 
 
 SYSTEM_CLOCK = SystemClock()
-
-
-class ManualClock:
-    """A clock that moves only when told to (tests, simulations). Thread-safe."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-        self._epoch = start.timestamp()
-        self._monotonic = 1000.0
-        self._lock = threading.Lock()
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock does not go backwards")
-        with self._lock:
-            self._epoch += seconds
-            self._monotonic += seconds
-
-    def set(self, when: datetime) -> None:
-        with self._lock:
-            step = when.timestamp() - self._epoch
-            if step < 0:
-                raise ValueError("a clock does not go backwards")
-            self._epoch += step
-            self._monotonic += step
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.time(), timezone.utc)
-
-    def time(self) -> float:
-        with self._lock:
-            return self._epoch
-
-    def monotonic(self) -> float:
-        with self._lock:
-            return self._monotonic

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -10,16 +9,54 @@ from pathlib import Path
 
 import click
 
+from liveboard.log import configure_logging
 from settings import Settings
 
 
+class CliState:
+    """What one `liveboard` invocation shares: its settings, and the config store and analytics
+    store opened once, on first use."""
+
+    def __init__(self, overrides: dict) -> None:
+        self.overrides = overrides
+        self._sessions = None
+        self._store = None
+
+    def settings(self, **overrides) -> Settings:
+        merged = {**self.overrides, **{k: v for k, v in overrides.items() if v is not None}}
+        try:
+            return Settings.from_env(**merged)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    @property
+    def sessions(self):
+        """The config store, migrated to the latest schema (idempotent)."""
+        if self._sessions is None:
+            from configstore.db import make_engine, make_sessionmaker
+            from configstore.migrate import upgrade
+
+            settings = self.settings()
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            upgrade(settings.config_db_url)
+            self._sessions = make_sessionmaker(make_engine(settings.config_db_url))
+        return self._sessions
+
+    @property
+    def store(self):
+        if self._store is None:
+            from analytics import open_store
+
+            self._store = open_store(self.settings())
+        return self._store
+
+
+def _state(ctx: click.Context) -> CliState:
+    return ctx.find_object(CliState)
+
+
 def _settings(ctx: click.Context, **overrides) -> Settings:
-    base = ctx.obj or {}
-    merged = {**base, **{k: v for k, v in overrides.items() if v is not None}}
-    try:
-        return Settings.from_env(**merged)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    return _state(ctx).settings(**overrides)
 
 
 def _echo(msg: str) -> None:
@@ -45,10 +82,8 @@ def _ensure_topics(settings: Settings) -> None:
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """Liveboard: 直播带货活动排行榜与奖项系统。"""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    ctx.obj = {"data_dir": data_dir} if data_dir else {}
+    configure_logging(verbose)
+    ctx.obj = CliState({"data_dir": data_dir} if data_dir else {})
     from configstore.audit import acting_as
 
     # config changes made from the shell are audited as the OS user (server threads set their own actor)
@@ -59,19 +94,19 @@ def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Apply config-store (Alembic) and analytics-store (ClickHouse) migrations; create topics."""
-    from liveboard.wiring import migrate_all
+    from operations.migrations import migrate_all
 
     migrate_all(_settings(ctx), echo=_echo)
     click.echo("迁移完成")
 
 
-def _make_server(settings: Settings, host: str, port: int):
+def _make_server(runtime, host: str, port: int):
     from werkzeug.serving import make_server
 
     from backend.app import create_app
 
     try:
-        return make_server(host, port, create_app(settings), threaded=True)
+        return make_server(host, port, create_app(runtime=runtime), threaded=True)
     except OSError as exc:
         raise click.ClickException(f"无法监听 {host}:{port}（{exc.strerror}）；请用 --port 换一个端口") from None
 
@@ -93,12 +128,15 @@ def _serve_forever(server, host: str, port: int) -> None:
 @click.pass_context
 def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None:
     """API + writer + scheduler in one process (embedded default: SQLite log, chDB)."""
-    from liveboard.wiring import BackgroundWorkers, migrate_all
+    from liveboard.wiring import BackgroundWorkers
+    from operations.migrations import migrate_all
+    from services.runtime import Runtime
 
     settings = _settings(ctx, data_dir=data_dir)
     migrate_all(settings, echo=_echo)
-    server = _make_server(settings, host, port)
-    workers = BackgroundWorkers(settings).start()
+    runtime = Runtime.build(settings)
+    server = _make_server(runtime, host, port)
+    workers = BackgroundWorkers(runtime).start()
     try:
         _serve_forever(server, host, port)
     finally:
@@ -115,13 +153,16 @@ def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None
 def demo(ctx: click.Context, port: int, host: str, data_dir: Path | None, orders: int, exit_after: bool) -> None:
     """Seed 千村千红·湘西香伴, post signed webhooks over HTTP, print both top tens, keep the page up."""
     from liveboard import demo as demo_mod
-    from liveboard.wiring import BackgroundWorkers, migrate_all
+    from liveboard.wiring import BackgroundWorkers
+    from operations.migrations import migrate_all
+    from services.runtime import Runtime
 
     settings = _settings(ctx, data_dir=data_dir)
     migrate_all(settings, echo=_echo)
-    server = _make_server(settings, host, port)
+    runtime = Runtime.build(settings)
+    server = _make_server(runtime, host, port)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    workers = BackgroundWorkers(settings).start()
+    workers = BackgroundWorkers(runtime).start()
     try:
         seeded = demo_mod.seed_and_post(settings, f"http://{host}:{port}", orders)
         demo_mod.wait_caught_up(settings, seeded["sessions"], seeded["unique_events"])
@@ -189,20 +230,18 @@ def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
 def schedule(ctx: click.Context) -> None:
     """The APScheduler jobs (rankings, snapshots) in the foreground."""
     from scheduler.jobs import start_scheduler
+    from services.runtime import Runtime
 
-    start_scheduler(_settings(ctx), background=False)
+    start_scheduler(Runtime.build(_settings(ctx)), background=False)
 
 
 @main.command()
 @click.pass_context
 def rank(ctx: click.Context) -> None:
     """Run the ranking job once now (publishes boards for every active campaign)."""
-    from analytics import open_store
-    from configstore.db import make_engine, make_sessionmaker
     from scheduler.ranking_job import publish_all
 
-    settings = _settings(ctx)
-    results = publish_all(make_sessionmaker(make_engine(settings.config_db_url)), open_store(settings))
+    results = publish_all(_state(ctx).sessions, _state(ctx).store)
     for result in results:
         click.echo(f"{result['campaign']}: 更新榜单 {result['changed_boards']} 个，用时 {result['seconds']:.3f}s")
     if not results:
@@ -214,15 +253,6 @@ def sources() -> None:
     """Webhook sources (数据来源)."""
 
 
-def _config_sessions(settings: Settings):
-    from configstore.db import make_engine, make_sessionmaker
-    from configstore.migrate import upgrade
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.config_db_url)
-    return make_sessionmaker(make_engine(settings.config_db_url))
-
-
 @sources.command("create")
 @click.argument("name")
 @click.option("--description", default="")
@@ -232,7 +262,7 @@ def sources_create(ctx: click.Context, name: str, description: str) -> None:
     from configstore.sources import SourceError, create_source
 
     try:
-        secret = create_source(_config_sessions(_settings(ctx)), name, description)
+        secret = create_source(_state(ctx).sessions, name, description)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"来源 {name} 已创建。签名密钥只显示这一次，请妥善保存：", err=True)
@@ -247,7 +277,7 @@ def sources_rotate(ctx: click.Context, name: str) -> None:
     from configstore.sources import SourceError, rotate_secret
 
     try:
-        secret = rotate_secret(_config_sessions(_settings(ctx)), name)
+        secret = rotate_secret(_state(ctx).sessions, name)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("新密钥（只显示这一次）：", err=True)
@@ -262,7 +292,7 @@ def sources_revoke(ctx: click.Context, name: str) -> None:
     from configstore.sources import SourceError, revoke_source
 
     try:
-        revoke_source(_config_sessions(_settings(ctx)), name)
+        revoke_source(_state(ctx).sessions, name)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"来源 {name} 已吊销")
@@ -293,7 +323,7 @@ def admin_create(ctx: click.Context, username: str, role: str) -> None:
     password = os.environ.get("LIVEBOARD_ADMIN_PASSWORD") or click.prompt(
         "密码（至少 10 个字符）", hide_input=True, confirmation_prompt="再输入一次")
     try:
-        user = create_user(_config_sessions(_settings(ctx)), username, password, role)
+        user = create_user(_state(ctx).sessions, username, password, role)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"用户 {user.username} 已创建（角色 {user.role}）。登录控制台：/console/login")
@@ -309,7 +339,7 @@ def admin_token(ctx: click.Context, username: str, name: str) -> None:
     from configstore.errors import ConfigError
 
     try:
-        _, token = create_token(_config_sessions(_settings(ctx)), username, name)
+        _, token = create_token(_state(ctx).sessions, username, name)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
     click.echo("API 令牌只显示这一次，请妥善保存：", err=True)
@@ -324,10 +354,9 @@ def stats(ctx: click.Context, as_json: bool, with_rows: bool) -> None:
     """Per-campaign totals from raw events and from the pre-aggregate; they must match to the fen."""
     import json
 
-    from analytics import open_store
     from analytics.reconcile import reconcile
 
-    store = open_store(_settings(ctx))
+    store = _state(ctx).store
     result = reconcile(store)
     if with_rows:
         result["rows"] = int(store.query("SELECT count() FROM {db}.sales_events")[0][0])
@@ -357,7 +386,7 @@ def hosts_bind_code(ctx: click.Context, host_id: str, png_path: Path | None) -> 
     from wechat.binding import UnknownHost, issue_bind_code, wxa_code_png
 
     settings = _settings(ctx)
-    sessions = _config_sessions(settings)
+    sessions = _state(ctx).sessions
     try:
         issued = issue_bind_code(sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
                                  pepper=settings.with_secret_key().secret_key)
@@ -386,7 +415,7 @@ def hosts_unbind(ctx: click.Context, host_id: str) -> None:
     """Remove the WeChat user bound to HOST_ID."""
     from wechat.binding import unbind_host
 
-    removed = unbind_host(_config_sessions(_settings(ctx)), host_id)
+    removed = unbind_host(_state(ctx).sessions, host_id)
     click.echo(f"主播 {host_id} 已解除绑定" if removed else f"主播 {host_id} 没有绑定微信用户")
 
 
@@ -399,17 +428,18 @@ def push() -> None:
 @click.pass_context
 def push_deliver(ctx: click.Context) -> None:
     """Turn recorded rank changes into outbox rows, then deliver the due outbox once."""
+    from domain.clock import SYSTEM_CLOCK
     from scheduler.push_job import deliver, enqueue_rank_pushes
     from wechat.pushes import PushTemplates
     from wechat.service import build_client
 
     settings = _settings(ctx)
-    sessions = _config_sessions(settings)
+    sessions = _state(ctx).sessions
     client = build_client(settings, sessions)
     if client is None:
         raise click.ClickException("未配置微信（LIVEBOARD_WECHAT_APPID / LIVEBOARD_WECHAT_SECRET）")
-    counts = enqueue_rank_pushes(sessions, PushTemplates.from_settings(settings))
-    report = deliver(sessions, client, settings)
+    counts = enqueue_rank_pushes(sessions, PushTemplates.from_settings(settings), SYSTEM_CLOCK.now())
+    report = deliver(sessions, client, settings, SYSTEM_CLOCK.now())
     click.echo(f"排名变化 {counts['changes']} 条，新消息 {counts['enqueued']} 条；已发送 {report.sent}，"
                f"无订阅 {report.no_credit}，重试 {report.retried}，失败 {report.failed}")
 
@@ -430,7 +460,7 @@ def import_participants_cmd(ctx: click.Context, file: Path) -> None:
         rows = read_rows(file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    report = import_participants(_config_sessions(_settings(ctx)), rows)
+    report = import_participants(_state(ctx).sessions, rows)
     for error in report.errors:
         click.echo(f"第 {error.row} 行 [{error.field}]：{error.message}", err=True)
     click.echo(f"已导入主播 {report.hosts} 名、企业 {report.enterprises} 家；有问题的行 {report.bad_rows} 行")
@@ -451,7 +481,7 @@ def import_targets_cmd(ctx: click.Context, file: Path, year: int) -> None:
         rows = read_rows(file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    report = import_targets(_config_sessions(_settings(ctx)), rows, year)
+    report = import_targets(_state(ctx).sessions, rows, year)
     for error in report.errors:
         click.echo(f"第 {error.row} 行 [{error.field}]：{error.message}", err=True)
     click.echo(f"已导入 {year} 年度目标 {report.kept} 个区划；有问题的行 {report.bad_rows} 行")
@@ -479,15 +509,11 @@ def awards_compute(ctx: click.Context, kind: str, scope: str, scope_key: str, mi
     """计算一份奖项名单并保存为草稿（已定稿的生成新版本）；输出 JSON。"""
     import json
 
-    from analytics import open_store
-    from configstore.db import make_engine, make_sessionmaker
     from configstore.errors import ConfigError
     from services.awards import compute_and_store
 
-    settings = _settings(ctx)
-    sessions = make_sessionmaker(make_engine(settings.config_db_url))
     try:
-        result = compute_and_store(sessions, open_store(settings), kind=kind, scope=scope, scope_key=scope_key,
+        result = compute_and_store(_state(ctx).sessions, _state(ctx).store, kind=kind, scope=scope, scope_key=scope_key,
                                    min_net_gmv_fen=min_net_fen, min_order_count=min_orders, policy=policy)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
@@ -504,34 +530,38 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
                   cert_dir: Path | None) -> None:
     """导出名单（.xlsx）、获奖证书（PDF）或年度目标完成情况（.xlsx）。"""
     from configstore import awards as award_store
-    from configstore.db import make_engine, make_sessionmaker
     from configstore.errors import ConfigError
-    from services import award_exports
+    from services import certificates, spreadsheets
 
     if (list_id is None) == (targets_year is None):
         raise click.UsageError("请给出 --list-id 或 --targets-year 之一")
     settings = _settings(ctx)
-    sessions = make_sessionmaker(make_engine(settings.config_db_url))
+    sessions = _state(ctx).sessions
     out.parent.mkdir(parents=True, exist_ok=True)
     if targets_year is not None:
-        from analytics import open_store
         from services.awards import target_progress
 
-        out.write_bytes(award_exports.targets_xlsx(target_progress(sessions, open_store(settings), year=targets_year)))
+        out.write_bytes(spreadsheets.targets_xlsx(target_progress(sessions, _state(ctx).store, year=targets_year)))
         click.echo(f"已导出 {out}")
         return
     try:
         award_list = award_store.get_list(sessions, list_id)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
-    out.write_bytes(award_exports.award_list_xlsx(award_list))
+    directory = spreadsheets.load_directory(sessions)
+    out.write_bytes(spreadsheets.award_list_xlsx(award_list, directory))
     click.echo(f"已导出 {out}")
     if cert_dir is not None:
         cert_dir.mkdir(parents=True, exist_ok=True)
         for item in award_list["items"]:
             if item["included"]:
-                path = cert_dir / f"certificate-{award_list['id']}-{item['participant_id']}.pdf"
-                path.write_bytes(award_exports.certificate_pdf(award_list, item))
+                path = cert_dir / certificates.certificate_filename(award_list, item).name
+                try:
+                    path.write_bytes(certificates.certificate_pdf(
+                        award_list, item, campaign_name=directory.campaign_name(award_list),
+                        organizer=settings.organizer_name, seal_image=settings.seal_image))
+                except certificates.CertificateError as exc:
+                    raise click.ClickException(f"{item['name']}：{exc}") from None
                 click.echo(f"证书 {path}")
 
 

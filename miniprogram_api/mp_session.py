@@ -12,11 +12,11 @@ from datetime import timezone
 from flask import Blueprint, jsonify, request
 
 from configstore.db import transaction
+from domain.redact import mask_openid
 from services.errors import ApiError
 from services.runtime import current_runtime
 from wechat.binding import BoundHost, bound_host
 from wechat.errors import InvalidCode, WeChatError
-from wechat.redact import mask_openid
 from wechat.sessions import create_session, resolve_session
 
 log = logging.getLogger(__name__)

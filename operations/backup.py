@@ -42,10 +42,10 @@ from analytics import AnalyticsStore, open_store
 from analytics.migrations import migrate as migrate_store
 from analytics.migrations import migration_files
 from analytics.reconcile import raw_totals, reconcile
+from analytics.rows import COLUMNS as EVENT_COLUMNS
 from configstore.db import Base, make_engine
 from configstore.migrate import alembic_config
-from consumers.sales_writer import COLUMNS as EVENT_COLUMNS
-from liveboard.wiring import migrate_all
+from operations.migrations import migrate_all
 from settings import Settings
 
 FORMAT = "liveboard-backup"

@@ -29,7 +29,7 @@ from bench.infra import (
     worker_pids,
 )
 from configstore.db import make_engine, make_sessionmaker
-from liveboard.wiring import migrate_all
+from operations.migrations import migrate_all
 from reliability.checks import stored_rows, wait_stored
 from reliability.traffic import Batch, Ledger, PacedSenders
 

@@ -7,22 +7,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from services.notices import enqueue_milestone_pushes
+from services.runtime import Runtime
 from wechat.pushes import PushTemplates
 
 log = logging.getLogger(__name__)
 
 
-def _run(sessions: sessionmaker[Session], templates: PushTemplates) -> None:
+def _run(runtime: Runtime, templates: PushTemplates) -> None:
     try:
-        enqueue_milestone_pushes(sessions, templates)
+        enqueue_milestone_pushes(runtime.sessions, templates, runtime.clock.now())
     except Exception:  # the next tick tries again; hits are recorded with their messages, or not at all
         log.exception("host milestone run failed")
 
 
-def add_milestone_job(scheduler: Any, settings: Any, sessions: sessionmaker[Session]) -> None:
-    scheduler.add_job(_run, "interval", seconds=settings.ranking_interval_seconds,
-                      args=(sessions, PushTemplates.from_settings(settings)), id="host-milestones",
+def add_milestone_job(scheduler: Any, runtime: Runtime) -> None:
+    scheduler.add_job(_run, "interval", seconds=runtime.settings.ranking_interval_seconds,
+                      args=(runtime, PushTemplates.from_settings(runtime.settings)), id="host-milestones",
                       max_instances=1, coalesce=True)

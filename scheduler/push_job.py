@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from configstore import registry
 from configstore.db import transaction
 from configstore.models import BoardChange, BoardSnapshot
+from domain.clock import SYSTEM_CLOCK
+from services.runtime import Runtime
 from wechat.outbox import DeliveryReport, deliver_pending
 from wechat.pushes import PushTemplates, enqueue_rank_change
 
@@ -28,10 +30,6 @@ log = logging.getLogger(__name__)
 
 PUSH_BOARDS = {("hosts", "campaign")}
 KEEP_PROCESSED = timedelta(days=7)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _position(entries: list[dict], host_id: str, top_n: int) -> tuple[int | None, int | None]:
@@ -47,7 +45,7 @@ def _position(entries: list[dict], host_id: str, top_n: int) -> tuple[int | None
 def enqueue_rank_pushes(sessions: sessionmaker[Session], templates: PushTemplates,
                         now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Turn unprocessed BoardChange facts into outbox rows. Returns counts."""
-    now = now or _now()
+    now = now or SYSTEM_CLOCK.now()
     counts = {"changes": 0, "enqueued": 0}
     with sessions() as s:
         ids = list(s.scalars(select(BoardChange.id).where(BoardChange.processed_at.is_(None))
@@ -90,7 +88,7 @@ def enqueue_rank_pushes(sessions: sessionmaker[Session], templates: PushTemplate
 def deliver(sessions: sessionmaker[Session], client: Any, settings: Any,
             now: datetime | None = None) -> DeliveryReport:
     """One delivery pass over the outbox (safe to run from several processes)."""
-    naive_now = (now or _now()).astimezone(timezone.utc).replace(tzinfo=None)
+    naive_now = (now or SYSTEM_CLOCK.now()).astimezone(timezone.utc).replace(tzinfo=None)
     report = deliver_pending(sessions, client, now=naive_now, lease_seconds=settings.push_lease_seconds,
                              miniprogram_state=settings.wechat_miniprogram_state or None)
     if report.sent or report.failed or report.retried:
@@ -99,24 +97,25 @@ def deliver(sessions: sessionmaker[Session], client: Any, settings: Any,
     return report
 
 
-def add_push_jobs(scheduler: Any, settings: Any, sessions: sessionmaker[Session]) -> bool:
+def add_push_jobs(scheduler: Any, runtime: Runtime) -> bool:
     """Register both jobs on an APScheduler scheduler; False (nothing added) without WeChat config."""
-    from wechat.service import build_client
-
-    client = build_client(settings, sessions)
+    client = runtime.wechat
     if client is None:
         log.info("scheduler: WeChat not configured; push jobs off")
         return False
+    settings, sessions = runtime.settings, runtime.sessions
     templates = PushTemplates.from_settings(settings)
     common = dict(trigger="interval", seconds=settings.push_interval_seconds, max_instances=1, coalesce=True,
-                  next_run_time=_now())
-    scheduler.add_job(enqueue_rank_pushes, args=(sessions, templates), id="push-enqueue", **common)
-    scheduler.add_job(_deliver_logged, args=(sessions, client, settings), id="push-deliver", **common)
+                  next_run_time=runtime.clock.now())
+    scheduler.add_job(lambda: enqueue_rank_pushes(sessions, templates, runtime.clock.now()), id="push-enqueue",
+                      **common)
+    scheduler.add_job(lambda: _deliver_logged(sessions, client, settings, runtime.clock.now()), id="push-deliver",
+                      **common)
     return True
 
 
-def _deliver_logged(sessions: sessionmaker[Session], client: Any, settings: Any) -> None:
+def _deliver_logged(sessions: sessionmaker[Session], client: Any, settings: Any, now: datetime) -> None:
     try:
-        deliver(sessions, client, settings)
+        deliver(sessions, client, settings, now)
     except Exception:  # the next tick tries again; the outbox keeps every row
         log.exception("push delivery run failed")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +16,7 @@ from analytics.base import AnalyticsStore
 from analytics.boards import campaign_totals, net_gmv_by
 from configstore import registry, snapshots
 from configstore.registry import CampaignInfo
+from domain.clock import SYSTEM_CLOCK
 from domain.periods import local_day
 from services.boards import compute_board, entry_dict
 
@@ -82,7 +83,7 @@ def publish_campaign(sessions: sessionmaker[Session], store: AnalyticsStore, cam
 
 
 def publish_all(sessions: sessionmaker[Session], store: AnalyticsStore, now: datetime | None = None) -> list[dict]:
-    now = now or datetime.now(timezone.utc)
+    now = now or SYSTEM_CLOCK.now()
     results = []
     for campaign in registry.list_campaigns(sessions):
         if campaign.is_frozen(now):

@@ -17,9 +17,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- system packages (Debian) --------------------------------------------------------------
-# fonts-wqy-microhei: CJK glyphs so browser-test screenshots show Chinese, not boxes
+# fonts-wqy-microhei: CJK glyphs so browser-test screenshots show Chinese, not boxes; on certificates,
+#   the fallback for a rare character the Kai font lacks
+# fonts-arphic-ukai: AR PL UKai CN (楷体, TrueType), embedded in the award certificates (services/certificates.py)
 # docker-compose (v1, Debian): only to validate docker-compose.yml offline (`config -q`); no engine here
-APT_PACKAGES=(clickhouse-server clickhouse-client postgresql chromium chromium-driver fonts-wqy-microhei docker-compose poppler-utils)
+# redis-server: devservices.RedisService (no system service is used: the tests start their own)
+APT_PACKAGES=(clickhouse-server clickhouse-client postgresql redis-server chromium chromium-driver fonts-wqy-microhei fonts-arphic-ukai docker-compose poppler-utils)
 # Kafka runs from Maven jars on a JVM: install those tools only when the machine lacks them.
 command -v java >/dev/null 2>&1 || APT_PACKAGES+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || APT_PACKAGES+=(maven)

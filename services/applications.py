@@ -19,6 +19,7 @@ from configstore.accounts import ROLE_NAMES_ZH, UserInfo
 from configstore.errors import Forbidden
 from domain.catalogue import CATALOGUE, Recipient
 from services.scope import require_county, require_prefecture
+from services.spreadsheets import DownloadName
 
 
 def _applicant_county(sessions: sessionmaker[Session], reward_code: str, recipient_id: str, county_code: str) -> str:
@@ -82,3 +83,9 @@ def add_file(sessions: sessionmaker[Session], user: UserInfo, application_id: in
 def read_file(sessions: sessionmaker[Session], user: UserInfo, application_id: int, file_id: int) -> tuple[dict, bytes]:
     require_county(user, store.county_of(sessions, application_id), "申报")
     return store.read_file(sessions, application_id, file_id)
+
+
+def evidence_name(application_id: int, meta: dict) -> DownloadName:
+    """The evidence's own name, and an ASCII one for old clients."""
+    extension = meta["filename"].rsplit(".", 1)[-1] if "." in meta["filename"] else "bin"
+    return DownloadName(meta["filename"], f"application-{application_id}-file-{meta['id']}.{extension}")

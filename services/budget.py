@@ -1,8 +1,8 @@
 """Budgets for people: a year's funds (the prefecture's and each county's) with committed and paid
 amounts, and the .xlsx leaders get (numbers as numbers in yuan, #,##0.00, frozen header).
 
-The spreadsheet is built here, not in services/award_exports.py, while that module is being
-rewritten; it only needs openpyxl."""
+The spreadsheet is built here (a small module of its own while the exports in services/spreadsheets.py
+are another engineer's); it only needs openpyxl."""
 from __future__ import annotations
 
 import io
@@ -13,7 +13,9 @@ from openpyxl.styles import Font
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore import ledger
+from services.spreadsheets import DownloadName
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
 COLUMNS = ("资金", "年度", "预算（元）", "已承诺（元）", "已支付（元）", "待支付（元）", "预算余额（元）", "说明")
 
@@ -22,6 +24,10 @@ def overview(sessions: sessionmaker[Session], year: int) -> dict:
     lines = ledger.read_budget(sessions, year)
     return {"year": year, "funds": lines,
             "warnings": [line["warning"] for line in lines if line["warning"]]}
+
+
+def filename(year: int) -> DownloadName:
+    return DownloadName(f"{year}年度电子商务发展专项资金预算执行.xlsx", f"budget-{year}.xlsx")
 
 
 def _yuan(fen: int) -> Decimal:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.base import AnalyticsStore
 from configstore.db import make_engine, make_sessionmaker
+from configstore.secretbox import SecretBox
 from configstore.sources import SourceCache
 from domain.clock import SYSTEM_CLOCK, Clock
 from eventlog import EventLog, open_event_log
@@ -84,6 +85,11 @@ class Runtime:
                 if self._store is None:
                     self._store = open_store(self.settings)
         return self._store
+
+    @property
+    def secrets(self) -> SecretBox:
+        """Encrypts and decrypts the secrets the config store keeps (configstore/secretbox.py)."""
+        return SecretBox(self.settings.secrets_key)
 
     @property
     def wechat(self) -> WeChatClient | None:

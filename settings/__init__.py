@@ -5,6 +5,7 @@ their own without touching os.environ.
 """
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import time
@@ -51,6 +52,10 @@ class Settings:
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500
     secret_key: str = ""
+    # Fernet keys (comma-separated, the first encrypts) for secrets stored in the config store:
+    # webhook secrets, WeChat session keys, platform credentials. Empty: one generated into the
+    # data dir. Processes that do not share a data dir must all be given the same keys.
+    secrets_key: str = ""
     # Console session cookie: Secure when served over HTTPS (set LIVEBOARD_COOKIE_SECURE=1 behind TLS).
     cookie_secure: bool = False
     # Rate-limit counters (login, webhooks). The default keeps them in the config store, which every
@@ -59,8 +64,6 @@ class Settings:
     ratelimit_storage_uri: str = "liveboard+configstore://"
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
-    # Fault injection for crash tests: SIGKILL the writer after the Nth insert, before its commit.
-    fault_kill_after_insert: int = 0
     # WeChat mini-program. An empty appid switches login, wxa codes and pushes off.
     wechat_appid: str = ""
     wechat_secret: str = ""
@@ -75,6 +78,10 @@ class Settings:
     mp_bind_code_ttl_seconds: int = 72 * 3600
     push_interval_seconds: float = 5.0
     push_lease_seconds: float = 60.0  # an outbox claim lapses after this; must exceed wechat_http_timeout
+    # Award certificates: the 落款 (the issuing body) and, optionally, its seal as a PNG with a
+    # transparent background, pressed over the 落款 (about 42 mm across on the page).
+    organizer_name: str = "湘西土家族苗族自治州商务局"
+    seal_image: Path | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -93,12 +100,20 @@ class Settings:
         return replace(self, **changes)
 
     def with_secret_key(self) -> "Settings":
-        """These settings with a secret key: LIVEBOARD_SECRET_KEY, else one generated once into
-        data_dir/secret_key (mode 0600), so a default install never signs sessions with a
-        well-known key and every process on one data dir agrees on it."""
-        if self.secret_key:
-            return self
-        path = self.data_dir / "secret_key"
+        """These settings with a session signing key and secret-encryption keys: from
+        LIVEBOARD_SECRET_KEY / LIVEBOARD_SECRETS_KEY, else generated once into the data dir (mode
+        0600), so a default install never uses a well-known key and every process on one data dir
+        agrees on them."""
+        settings = self
+        if not settings.secret_key:
+            settings = settings.with_(secret_key=self._generated("secret_key", lambda: secrets.token_urlsafe(48)))
+        if not settings.secrets_key:
+            settings = settings.with_(secrets_key=self._generated(
+                "secrets_key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()))
+        return settings
+
+    def _generated(self, name: str, make) -> str:
+        path = self.data_dir / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -106,13 +121,13 @@ class Settings:
             pass  # made earlier, or by a sibling process just now
         else:
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+                handle.write(make())
         for _ in range(50):  # a sibling may be between creating and writing the file
             key = path.read_text().strip()
             if key:
-                return self.with_(secret_key=key)
+                return key
             time.sleep(0.01)
-        raise RuntimeError(f"{path} is empty; delete it or set LIVEBOARD_SECRET_KEY")
+        raise RuntimeError(f"{path} is empty; delete it or set LIVEBOARD_{name.upper()}")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from devservices import ClickHouseService, KafkaService, PostgresService, make_base_dir
 
@@ -70,6 +68,9 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 @pytest.fixture
 def browser():
     """Debian's chromium, headless, driven by chromedriver (selenium); a fresh profile per test."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     profile = tempfile.mkdtemp(prefix="liveboard-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

@@ -6,6 +6,7 @@
     from wechat.tokens import SharedTokenProvider
     from wechat.outbox import enqueue_push, deliver_pending
 """
+from domain.redact import mask_openid
 from wechat.errors import (
     InvalidCode,
     NoSubscriptionCredit,
@@ -15,7 +16,6 @@ from wechat.errors import (
     WeChatError,
     WeChatTransportError,
 )
-from wechat.redact import mask_openid
 
 __all__ = [
     "InvalidCode",

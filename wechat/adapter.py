@@ -19,6 +19,7 @@ import requests
 from wechatpy.client import WeChatClient as _WxClient
 from wechatpy.exceptions import WeChatClientException
 
+from domain.redact import mask_openid, redact_text
 from wechat.errors import (
     InvalidCode,
     NoSubscriptionCredit,
@@ -29,7 +30,7 @@ from wechat.errors import (
     WeChatTransportError,
     error_for,
 )
-from wechat.redact import install_http_log_redaction, mask_openid, redact_text
+from wechat.redact import install_http_log_redaction
 from wechat.tokens import DEFAULT_BASE_URL, TokenProvider
 
 __all__ = [

@@ -48,6 +48,7 @@ from configstore.wechat_models import (
     dialect_insert,
     utcnow,
 )
+from domain.redact import mask_openid
 from wechat.errors import (
     NoSubscriptionCredit,
     RateLimited,
@@ -55,7 +56,6 @@ from wechat.errors import (
     WeChatError,
     WeChatTransportError,
 )
-from wechat.redact import mask_openid
 from wechat.templates import build_data
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-// A scripted Liveboard API behind wx.request, and a loader for pages (Component-built).
+// A scripted Liveboard API behind wx.request (a route may answer { fail: true } for a network
+// error, and { delay: ms } to answer late), and a loader for pages (Component-built).
 const path = require('path')
 const simulate = require('miniprogram-simulate')
 const config = require('../config')
@@ -16,6 +17,7 @@ function fakeBackend(routes) {
   wx.navigateTo = jest.fn()
   wx.switchTab = jest.fn()
   wx.showToast = jest.fn()
+  wx.stopPullDownRefresh = jest.fn()
   wx.request = jest.fn((opts) => {
     const url = opts.url.slice(config.baseUrl.length)
     const call = { method: opts.method, url, data: opts.data, auth: (opts.header || {}).Authorization }
@@ -24,8 +26,9 @@ function fakeBackend(routes) {
     const reply = typeof route === 'function' ? route(call) : route
     setTimeout(() => {
       if (!reply) return opts.success({ statusCode: 404, data: { error: { code: 'not_found', message: '资源不存在' } } })
+      if (reply.fail) return opts.fail({ errMsg: 'request:fail timeout' }) // no answer: network down
       opts.success({ statusCode: reply.status || 200, data: reply.body })
-    }, 0)
+    }, (reply && reply.delay) || 0)
   })
   routes['POST /v1/mp/login'] = routes['POST /v1/mp/login'] || (() => ({ body: { token: `mps_token${logins}` } }))
   return { calls, storage }
@@ -39,8 +42,16 @@ function loadPage(name, options) {
   if (!loadedIds[name]) loadedIds[name] = simulate.load(path.join(ROOT, 'pages', name, 'index'), { rootPath: ROOT })
   const page = simulate.render(loadedIds[name])
   page.attach(document.createElement('parent-wrapper'))
-  const loaded = page.instance.onLoad(options || {})
-  return { page, loaded: Promise.resolve(loaded).then(() => settle()) }
+  // as WeChat does when a page opens: onLoad, then onShow
+  const loaded = Promise.resolve(page.instance.onLoad && page.instance.onLoad(options || {}))
+    .then(() => page.instance.onShow && page.instance.onShow())
+  return { page, loaded: loaded.then(() => settle()) }
+}
+
+// The user comes back to the page (switches tab, returns from another page).
+async function show(page) {
+  await page.instance.onShow()
+  await settle()
 }
 
 // Let every scripted request (each answers on a timer) and its follow-ups finish.
@@ -52,4 +63,4 @@ function text(page) {
   return page.dom.textContent.replace(/\s+/g, ' ')
 }
 
-module.exports = { fakeBackend, loadPage, settle, text, simulate }
+module.exports = { fakeBackend, loadPage, show, settle, text, simulate }

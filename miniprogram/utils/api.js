@@ -9,6 +9,8 @@ class ApiError extends Error {
     super(message)
     this.status = status
     this.code = code
+    // Worth a 重试 button: no answer (status 0: network, wx.login), busy (429) or a server error.
+    this.retryable = status === 0 || status === 429 || status >= 500
   }
 }
 

@@ -26,8 +26,11 @@ from backend.app import create_app
 from configstore.migrate import upgrade as migrate_config
 from configstore.sources import create_source
 from liveboard.sender import WebhookSender
-from liveboard.wiring import build_writer, migrate_all
+from liveboard.wiring import build_writer
+from operations.migrations import migrate_all
+from services.runtime import Runtime
 from settings import Settings
+from tests.clocks import ShiftedClock
 
 REPO = Path(__file__).resolve().parents[2]
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns real failures
@@ -42,6 +45,7 @@ class Stack:
     source: str
     secret: str
     store_in_process: bool = True
+    clock: ShiftedClock = field(default_factory=ShiftedClock)  # the API's clock: advance it to skip a TTL
     _server: Any = None
     _writer: Any = None
     _children: list = field(default_factory=list)
@@ -99,11 +103,16 @@ class Stack:
         """LIVEBOARD_* for a child process running the same deployment."""
         return self.settings.to_env(**extra)
 
-    def spawn(self, *args: str, **extra_env: str) -> subprocess.Popen:
-        child = subprocess.Popen([sys.executable, "-m", "liveboard.cli", *args], env=self.env(**extra_env),
+    def spawn(self, *args: str, module: str = "liveboard.cli", **extra_env: str) -> subprocess.Popen:
+        """A `liveboard` command (or another module) in a child process on this deployment."""
+        child = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env(**extra_env),
                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._children.append(child)
         return child
+
+    def spawn_killed_writer(self, after_inserts: int = 1, **extra_env: str) -> subprocess.Popen:
+        """A writer that SIGKILLs itself right after its Nth insert, before committing."""
+        return self.spawn(str(after_inserts), module="tests.faults.killed_writer", **extra_env)
 
     def cli(self, *args: str) -> str:
         """Run a `liveboard` command to completion in a child process; its stdout."""
@@ -161,13 +170,14 @@ def build_stack(mode: str, tmp_path: Path, request, *, chdb_dir: Path | None = N
     else:  # config store here; the analytics store is migrated by a child process below
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate_config(settings.config_db_url)
-    app = create_app(settings)
+    clock = ShiftedClock()
+    app = create_app(runtime=Runtime.build(settings, clock=clock))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     source = "shop-" + suffix[:6]
     secret = create_source(app.extensions["liveboard"].sessions, source)
     stack = Stack(mode, settings, f"http://127.0.0.1:{server.server_port}", app, source, secret,
-                  store_in_process=store_in_process, _server=server)
+                  store_in_process=store_in_process, clock=clock, _server=server)
     if not store_in_process:
         subprocess.run([sys.executable, "-m", "liveboard.cli", "migrate"], env=stack.env(), cwd=REPO, check=True,
                        capture_output=True, timeout=120)

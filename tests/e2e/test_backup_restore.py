@@ -26,16 +26,16 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from analytics import open_store
+from analytics.rows import COLUMNS as EVENT_COLUMNS
 from backend.app import create_app
 from configstore import awards as award_lists
 from configstore import registry
 from configstore.db import make_engine, make_sessionmaker
 from configstore.sources import create_source
-from consumers.sales_writer import COLUMNS as EVENT_COLUMNS
-from consumers.sales_writer import event_to_row
+from consumers.rows import row_from_envelope
 from liveboard.sender import WebhookSender
-from liveboard.wiring import migrate_all
 from operations.backup import BackupError, create_backup, restore_backup
+from operations.migrations import migrate_all
 from scheduler.ranking_job import publish_all
 from services.awards import compute_and_store
 from tests.e2e.conftest import REPO, build_stack
@@ -323,7 +323,7 @@ def test_restore_refuses_a_target_that_holds_data(tmp_path, request):
     create_source(make_sessionmaker(make_engine(target.config_db_url)), "douyin-shop")
     events = [order_event(campaign=SLUG, host="H1", enterprise="E1", amount_fen=fen) for fen in (500, 700)]
     open_store(target).insert("{db}.sales_events", EVENT_COLUMNS,
-                              [event_to_row({"event": e, "source": "douyin-shop"}, orjson.dumps(e)) for e in events])
+                              [row_from_envelope({"event": e, "source": "douyin-shop"}, orjson.dumps(e)) for e in events])
     before = _counts(target)
 
     assert _refused(env_for(origin, target), tmp_path / "backup") == {"error": {

@@ -111,7 +111,7 @@ def test_boards_match_an_independent_calculation(crash_stack):
     assert stack.sender.post({"events": events[:10]}).status_code == 202
 
     # the writer dies right after its first insert (before committing): that batch is redelivered
-    killed = stack.spawn("consume", LIVEBOARD_FAULT_KILL_AFTER_INSERT="1", LIVEBOARD_CONSUMER_BATCH_ROWS="9")
+    killed = stack.spawn_killed_writer(1, LIVEBOARD_CONSUMER_BATCH_ROWS="9")
     assert killed.wait(timeout=300) == -9
     writer = stack.spawn("consume", "--exit-when-idle", "3")
     assert writer.wait(timeout=300) == 0, writer.stdout.read().decode()[-2000:]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -149,12 +150,12 @@ def test_rotated_secret_both_valid_and_revoked_source_gets_401(stack):
     both = sign_headers(stack.secret, body)
     both["webhook-signature"] += " " + sign_headers(new_secret, body, msg_id=both["webhook-id"],
                                                     timestamp=float(both["webhook-timestamp"]))["webhook-signature"]
-    time.sleep(2.1)  # the source cache lives 2 s
+    stack.clock.advance(2.1)  # the source cache lives 2 s
     assert _post_raw(stack, body, sign_headers(new_secret, body)).status_code == 202
     assert _post_raw(stack, body, sign_headers(stack.secret, body)).status_code == 202  # old one still valid
     assert _post_raw(stack, body, both).status_code == 202
     revoke_source(stack.sessions, stack.source)
-    time.sleep(2.1)
+    stack.clock.advance(2.1)
     assert _error(_post_raw(stack, body, sign_headers(new_secret, body))) == (401, "unknown_source")
 
 
@@ -196,7 +197,7 @@ def test_redelivery_after_kill9_of_the_writer_never_double_counts(crash_stack):
     assert [r.status_code for r in responses] == [202] * 6
     # the writer is killed (SIGKILL) right after its 1st insert, before committing: 3 times over
     for _ in range(3):
-        child = stack.spawn("consume", LIVEBOARD_FAULT_KILL_AFTER_INSERT="1", LIVEBOARD_CONSUMER_BATCH_ROWS="250")
+        child = stack.spawn_killed_writer(1, LIVEBOARD_CONSUMER_BATCH_ROWS="250")
         assert child.wait(timeout=300) == -9, child.stdout.read().decode()[-2000:]
     child = stack.spawn("consume", "--exit-when-idle", "3", LIVEBOARD_CONSUMER_BATCH_ROWS="250")
     assert child.wait(timeout=300) == 0, child.stdout.read().decode()[-2000:]
@@ -216,15 +217,20 @@ def test_clickhouse_outage_mid_stream_loses_nothing(scale_stack, clickhouse_serv
     clickhouse_service.kill()
     # the API keeps accepting (Kafka is up); the writer retries and commits nothing meanwhile
     assert {r.status_code for r in stack.sender.post_batches(second)} == {202}
-    writer = stack.writer()
-    import threading
+    retries = threading.Semaphore(0)
 
+    def wait(stop: threading.Event, seconds: float) -> bool:  # the writer's backoff, counted
+        retries.release()
+        return stop.wait(0.05)
+
+    writer = stack.writer()
+    writer.wait = wait
     stop = threading.Event()
     thread = threading.Thread(target=writer.run_once, args=(stop,), daemon=True)
     thread.start()
-    time.sleep(3)
-    assert thread.is_alive()  # stuck retrying the same rows
-    assert writer.stats.store_retries >= 2
+    for _ in range(2):  # two failed attempts at the same rows, nothing committed meanwhile
+        assert retries.acquire(timeout=60)
+    assert thread.is_alive() and writer.stats.store_retries >= 2
     clickhouse_service.restart()
     thread.join(timeout=60)
     assert not thread.is_alive()

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from configstore.models import BoardChange
 from configstore.wechat_models import PushOutbox, SubscribeCredit
-from scheduler.jobs import start_scheduler
+from scheduler.jobs import run_rankings, start_scheduler
 from scheduler.push_job import deliver, enqueue_rank_pushes
 from scheduler.ranking_job import publish_all
 from tests.e2e.conftest import REPO, Stack, build_stack
@@ -116,16 +117,20 @@ def test_login_bind_rank_subscribe_cross_into_top_ten_one_push(wx_stack, fake, c
     assert response.status_code == 200 and response.json()["credits"][TPL_RANK] == 1
 
     # the scheduler (ranking + push jobs) runs from here on, as in production
-    scheduler = start_scheduler(stack.settings, background=True)
+    scheduler = start_scheduler(stack.runtime, background=True)
     try:
         events = _sales(stack, {"H12": 60_000})  # 60,500 fen: 6th place; H02 (20,000) drops to 11th
         stack.drain(posted + len(events))
         deadline = time.monotonic() + 60
         while not fake.sent_messages() and time.monotonic() < deadline:
             time.sleep(0.2)
-        time.sleep(3)  # several more ranking and push ticks: nothing more may go out
     finally:
         scheduler.shutdown(wait=True)
+    # several more ranking and push ticks, run here one after another: nothing more may go out
+    for _ in range(3):
+        run_rankings(stack.runtime)
+        enqueue_rank_pushes(stack.sessions, PushTemplates.from_settings(stack.settings))
+        deliver(stack.sessions, _client(stack), stack.settings)
 
     sent = fake.sent_messages()
     assert len(sent) == 1, sent
@@ -238,9 +243,10 @@ def test_crash_between_outbox_write_and_send_neither_loses_nor_duplicates(wx_sta
     assert row.status == ("pending" if crash_point == "after-enqueue" else "sending")
     assert fake.sent_messages() == []
 
-    if crash_point == "after-claim":
-        time.sleep(3.5)  # the dead worker's lease lapses
-    for _ in range(2):  # another process delivers; a second run finds nothing left to send
+    if crash_point == "after-claim":  # the dead worker's 3 s lease has lapsed for a worker 3.5 s later
+        later = datetime.now(timezone.utc) + timedelta(seconds=3.5)
+        assert deliver(stack.sessions, _client(stack), stack.settings, later).sent == 1
+    for _ in range(2):  # another process delivers (if nothing did); a second run finds nothing left to send
         out = subprocess.run([sys.executable, "-m", "liveboard.cli", "push", "deliver"], env=env, cwd=REPO,
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stdout + out.stderr

@@ -3,12 +3,12 @@ PostgreSQL (the upsert differs by dialect)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from configstore.migrate import upgrade
 from configstore.ratelimit import ConfigStoreRateLimitStorage
+from tests.clocks import ManualClock
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -21,16 +21,17 @@ def config_url(request, tmp_path) -> str:
     return url
 
 
-def _storage(config_url) -> ConfigStoreRateLimitStorage:
-    return ConfigStoreRateLimitStorage(url=config_url)
+def _storage(config_url, clock=None) -> ConfigStoreRateLimitStorage:
+    return ConfigStoreRateLimitStorage(url=config_url, clock=clock or ManualClock())
 
 
 def test_counts_within_a_window_and_restarts_after_it(config_url):
-    storage = _storage(config_url)
+    clock = ManualClock()
+    storage = _storage(config_url, clock)
     assert [storage.incr("k", 1) for _ in range(3)] == [1, 2, 3]
     assert storage.get("k") == 3
-    assert time.time() < storage.get_expiry("k") <= time.time() + 1
-    time.sleep(1.05)
+    assert storage.get_expiry("k") == clock.time() + 1
+    clock.advance(1.0)
     assert storage.get("k") == 0  # the window ended
     assert storage.incr("k", 60, amount=2) == 2  # a new window starts at the amount
     assert storage.purge_expired() == 0
@@ -59,10 +60,11 @@ def test_concurrent_hits_are_all_counted(config_url):
 
 
 def test_purge_drops_only_finished_windows(config_url):
-    storage = _storage(config_url)
+    clock = ManualClock()
+    storage = _storage(config_url, clock)
     storage.incr("short", 1)
     storage.incr("long", 600)
-    time.sleep(1.05)
+    clock.advance(1.0)
     assert storage.purge_expired() == 1
     assert storage.get("long") == 1
     assert storage.check() is True

@@ -37,7 +37,8 @@ from configstore.db import transaction
 from configstore.models import Enterprise, Host
 from configstore.sources import create_source
 from liveboard.sender import sign_headers
-from liveboard.wiring import build_writer, migrate_all
+from liveboard.wiring import build_writer
+from operations.migrations import migrate_all
 from scheduler.ranking_job import publish_all
 from settings import Settings
 from tests.e2e.mp_helpers import PEPPER, wechat_overrides

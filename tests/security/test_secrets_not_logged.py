@@ -184,7 +184,11 @@ def test_no_secret_in_the_output_of_liveboard_run(tmp_path, fake):
         sessions = make_sessionmaker(make_engine(f"sqlite:///{(data_dir / 'config.sqlite3').resolve()}"))
         seed_campaign(sessions, CAMPAIGN)
         secrets = run_flows(base, sessions, fake)
-        time.sleep(2.5)  # a few ranking and push ticks log too
+        ticks = log_path.read_text(errors="replace").count("Running job")
+        deadline = time.monotonic() + 60
+        while log_path.read_text(errors="replace").count("Running job") < ticks + 4:  # ranking and push ticks log too
+            assert child.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.3)
     finally:
         child.send_signal(signal.SIGTERM)
         try:

@@ -25,7 +25,8 @@ from backend.app import create_app
 from backend.openapi import documented_errors
 from configstore.sources import create_source
 from liveboard.sender import sign_headers
-from liveboard.wiring import build_writer, migrate_all
+from liveboard.wiring import build_writer
+from operations.migrations import migrate_all
 from tests.security.fuzz_embedded import embedded_settings, raw_signed_headers
 from tests.support import order_event
 

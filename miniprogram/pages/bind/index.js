@@ -33,7 +33,8 @@ Component({
       this.setData({ submitting: true, error: '' })
       try {
         const { host } = await api.post('/v1/mp/bind', { code })
-        const templates = await subscribe.loadTemplates(['rank', 'award', 'milestone'])
+        // The code is used up now: a failure to read the reminder templates must not look like a failed bind.
+        const templates = await subscribe.loadTemplates(['rank', 'award', 'milestone']).catch(() => ({ ids: [], credits: 0 }))
         this.setData({ host, submitting: false, subscribeIds: templates.ids, subscribed: templates.credits > 0 })
       } catch (e) {
         this.setData({ submitting: false, error: e.message })
@@ -44,7 +45,7 @@ Component({
       return subscribe.ask(this.data.subscribeIds).then((accepted) => {
         if (accepted.length) this.setData({ subscribed: true })
         this.goMe()
-      }, (e) => this.setData({ error: e.message }))
+      }, (e) => wx.showToast({ title: e.message, icon: 'none' })) // the bind form (and its error line) is gone by now
     },
     goMe() {
       wx.switchTab({ url: '/pages/me/index' })

@@ -1,10 +1,12 @@
 const api = require('../../utils/api')
-const { yuan, movement } = require('../../utils/format')
+const { yuan, movement, beijingTime } = require('../../utils/format')
+const { errorState, stopRefresh, nextLoad } = require('../../utils/page')
 
 Component({
   data: {
     loading: true,
     error: '',
+    retryable: false,
     campaign: null,
     period: 'campaign',
     board: 'hosts',
@@ -13,33 +15,51 @@ Component({
   },
   methods: {
     onLoad(options) {
-      return this.load((options && options.campaign) || '')
+      this.slug = (options && options.campaign) || ''
+    },
+    // Every time the tab is shown, so a host coming back sees the current board.
+    onShow() {
+      return this.load()
     },
     onPullDownRefresh() {
-      return this.refresh().then(() => wx.stopPullDownRefresh && wx.stopPullDownRefresh())
+      return this.load().then(stopRefresh, stopRefresh)
     },
-    async load(slug) {
+    onRetry() {
+      this.setData({ loading: true, error: '' })
+      return this.load()
+    },
+    async load() {
+      const current = nextLoad(this)
+      if (this.data.error) this.setData({ loading: true, error: '' })
       try {
         const { campaigns } = await api.get('/v1/campaigns', { auth: false })
+        if (!current()) return
+        const slug = this.data.campaign ? this.data.campaign.slug : this.slug
         const campaign = campaigns.find((c) => c.slug === slug) || campaigns[0] || null
         this.setData({ campaign })
-        if (!campaign) return this.setData({ loading: false, error: '暂无进行中的活动' })
-        await this.refresh()
+        if (!campaign) return this.setData({ loading: false, error: '暂无进行中的活动', retryable: false })
+        await this.fetchBoard(current)
       } catch (e) {
-        this.setData({ loading: false, error: e.message })
+        if (current()) this.setData(errorState(e))
       }
     },
-    async refresh() {
+    async fetchBoard(current) {
       const { campaign, period, board } = this.data
-      if (!campaign) return
+      const data = await api.get(`/v1/campaigns/${campaign.slug}/boards?period=${period}`, { auth: false })
+      if (!current()) return
+      const rows = (data[board] || []).map((e) => ({
+        id: e.id, rank: e.rank, name: e.name, amount: yuan(e.net_gmv_fen), mv: movement(e),
+      }))
+      this.setData({ loading: false, error: '', rows, updatedAt: beijingTime(data.updated_at) })
+    },
+    // Switching period or board fetches that board only (the campaign is already known).
+    async refresh() {
+      if (!this.data.campaign) return this.load()
+      const current = nextLoad(this)
       try {
-        const data = await api.get(`/v1/campaigns/${campaign.slug}/boards?period=${period}`, { auth: false })
-        const rows = (data[board] || []).map((e) => ({
-          id: e.id, rank: e.rank, name: e.name, amount: yuan(e.net_gmv_fen), movement: movement(e.movement),
-        }))
-        this.setData({ loading: false, error: '', rows, updatedAt: data.updated_at || '' })
+        await this.fetchBoard(current)
       } catch (e) {
-        this.setData({ loading: false, error: e.message })
+        if (current()) this.setData(errorState(e))
       }
     },
     switchPeriod(e) {

@@ -90,7 +90,7 @@ def test_milestones_once_per_host_per_milestone(wx_org, fake):
     assert "累计成交额达到500元" in page and "主播12" in page
 
     scheduler = BackgroundScheduler()  # the scheduler runs the same job after the ranking job's interval
-    add_milestone_job(scheduler, stack.settings, stack.sessions)
+    add_milestone_job(scheduler, stack.runtime)
     assert scheduler.get_job("host-milestones") is not None
 
 

@@ -7,6 +7,7 @@ import re
 import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -318,12 +319,18 @@ def test_exports_xlsx_pdf_from_api_cli_and_console(org, tmp_path):
     for code, target in (("433100", wan_yuan(10000)), ("433101", wan_yuan(1200)), ("433126", wan_yuan(4000))):
         assert org.api("PUT", f"/targets/{code}/2026", json={"annual_target_fen": target}).status_code == 200
 
-    sheet = load_workbook(io.BytesIO(org.api("GET", f"/awards/{award['id']}/export.xlsx", role="viewer").content)).active
+    export = org.api("GET", f"/awards/{award['id']}/export.xlsx", role="viewer")
+    assert export.headers["Content-Disposition"] == (
+        f'attachment; filename="award-list-{award["id"]}-v1.xlsx"; filename*=UTF-8\'\''
+        + quote("2026年度-电商企业年度销售额首次突破奖励名单-第1版-已定稿.xlsx", safe=""))
+    sheet = load_workbook(io.BytesIO(export.content)).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[0][0] == "2026 电商企业年度销售额首次突破奖励（第 1 版）"
-    assert rows[1][:2] == ["状态", "已定稿"] and rows[1][5] == "150,000.00"
-    assert rows[3][:7] == [1, "E1", "湘西企业1", "突破1000万元", "50,000.00", "15,000,000.00", "计算结果"]
-    assert rows[4][:7] == [2, "E3", "湘西企业3", "突破3000万元", "100,000.00", "31,000,000.00", "计算结果"]
+    assert rows[0][0] == "2026 年度电商企业年度销售额首次突破奖励名单（第 1 版）"
+    assert rows[1][0].startswith("名单状态：已定稿")
+    assert rows[2][:8] == ["序号", "编号", "名称", "奖项类别", "县市", "奖励金额（元）", "年度销售额（万元）", "状态"]
+    assert rows[3][:8] == [1, "E1", "湘西企业1", "突破1000万元", "吉首市", 50000, 1500, "入选"]
+    assert rows[4][:8] == [2, "E3", "湘西企业3", "突破3000万元", "吉首市", 100000, 3100, "入选"]
+    assert rows[5][2] == "合计：入选 2 个" and rows[5][5] == 150000
 
     progress = org.api("GET", "/targets/progress?year=2026", role="viewer").json()
     by_code = {r["code"]: r for r in progress["regions"]}
@@ -331,12 +338,17 @@ def test_exports_xlsx_pdf_from_api_cli_and_console(org, tmp_path):
     assert by_code["433101"]["label"] == "完成年度任务的 125.0%"
     assert by_code["433126"]["label"] == "完成年度任务的 77.5%"
     assert by_code["433101001"]["label"] is None
-    targets = load_workbook(io.BytesIO(org.api("GET", "/targets/progress.xlsx?year=2026").content)).active
-    target_rows = {r[0]: r for r in targets.iter_rows(min_row=3, values_only=True)}
-    assert target_rows["433126"][4:] == ("40,000,000.00", "31,000,000.00", "31,000,000.00", "完成年度任务的 77.5%")
+    targets = org.api("GET", "/targets/progress.xlsx?year=2026")
+    assert targets.headers["Content-Disposition"].endswith(quote("2026年度网络销售目标完成情况.xlsx", safe=""))
+    target_rows = {r[0]: r for r in load_workbook(io.BytesIO(targets.content)).active.iter_rows(min_row=4,
+                                                                                                values_only=True)}
+    assert target_rows["433126"][5:] == (4000, 3100, 3100, 0.775, "完成年度任务的 77.5%")
+    assert target_rows["433101001"][:5] == ("433101001", "乾州街道", "乡镇", "吉首市", "吉首市")
 
     pdf = org.api("GET", f"/awards/{award['id']}/certificates/E1.pdf", role="viewer")
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["Content-Disposition"].endswith(
+        quote("电商企业年度销售额首次突破奖励荣誉证书-湘西企业1-E1.pdf", safe=""))
     _png_has_ink(pdf.content, tmp_path)
     assert org.api("GET", f"/awards/{award['id']}/certificates/E9.pdf").status_code == 404
 
@@ -344,9 +356,9 @@ def test_exports_xlsx_pdf_from_api_cli_and_console(org, tmp_path):
     printed = stack.cli("awards", "export", "--list-id", str(award["id"]), "--out", str(out),
                         "--certificates", str(tmp_path / "certs"))
     assert "已导出" in printed
-    assert [r[1] for r in load_workbook(out).active.iter_rows(min_row=4, values_only=True)] == ["E1", "E3"]
+    assert [r[1] for r in load_workbook(out).active.iter_rows(min_row=4, max_row=5, values_only=True)] == ["E1", "E3"]
     assert sorted(p.name for p in (tmp_path / "certs").iterdir()) == [
-        f"certificate-{award['id']}-E1.pdf", f"certificate-{award['id']}-E3.pdf"]
+        "电商企业年度销售额首次突破奖励荣誉证书-湘西企业1-E1.pdf", "电商企业年度销售额首次突破奖励荣誉证书-湘西企业3-E3.pdf"]
 
     console = org.console("viewer-user")
     page = console.get(f"{org.base_url}/console/awards/{award['id']}", timeout=30)

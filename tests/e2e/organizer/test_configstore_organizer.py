@@ -130,7 +130,7 @@ def test_import_links_hosts_to_enterprises_and_is_audited(config_sessions):
     assert (report.hosts, report.enterprises) == (1, 2)
     assert [e.as_dict() for e in report.errors] == [{"row": 5, "field": "enterprises", "message": "所属企业未登记：E9"}]
     hosts = registry.list_participants(config_sessions, "hosts")
-    assert hosts == [{"id": "H1", "name": "茶妹", "county": "433126", "accounts": ["douyin:dy-1"],
+    assert hosts == [{"id": "H1", "name": "茶妹", "county": "433126", "region_code": "", "accounts": ["douyin:dy-1"],
                       "enterprises": ["E1", "E2"]}]
     links = [e for e in audit.list_entries(config_sessions, target_type="host_enterprises")]
     assert sorted(e["after"]["enterprise_id"] for e in links) == ["E1", "E2"]

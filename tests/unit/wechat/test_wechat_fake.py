@@ -16,7 +16,7 @@ from wechat.adapter import WeChatClient
 from wechat.errors import InvalidCode, NoSubscriptionCredit, RateLimited
 from wechat.tokens import SharedTokenProvider
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TPL = "tpl-rank-changed-0001"
 
 

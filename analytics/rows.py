@@ -1,0 +1,33 @@
+"""The raw table's row: one sales event as `sales_events` stores it, in its column order."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+
+class SalesRow(NamedTuple):
+    event_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    source: str
+    platform: str
+    campaign: str
+    host: str
+    enterprise: str
+    order_id: str
+    refund_id: str
+    live_id: str
+    sku: str
+    product_name: str
+    category: str
+    county: str
+    buyer: str
+    quantity: int
+    amount_fen: int
+    peak_viewers: int
+    total_viewers: int
+    raw: str
+
+
+COLUMNS: tuple[str, ...] = SalesRow._fields

@@ -14,7 +14,7 @@ from scheduler.ranking_job import publish_all
 from services.notices import enqueue_milestone_pushes
 from tests.e2e.conftest import build_stack
 from tests.e2e.mp_helpers import TPL_AWARD, TPL_MILESTONE, MiniProgram, seed_campaign, wechat_overrides
-from tests.e2e.organizer.conftest import make_org
+from tests.e2e.organizer.conftest import csrf_token, make_org
 from tests.fakes.fake_wechat import FakeWeChat, openid_for
 from tests.support import order_event
 from wechat.binding import issue_bind_code
@@ -88,6 +88,13 @@ def test_milestones_once_per_host_per_milestone(wx_org, fake):
     assert [(h["host_id"], h["amount_fen"]) for h in hits] == [("H12", 10_000), ("H01", 10_000), ("H12", 50_000)]
     page = org.console("viewer-user").get(f"{org.base_url}/console/awards/milestones?campaign={SLUG}", timeout=30).text
     assert "累计成交额达到500元" in page and "主播12" in page
+
+    console = org.console("operator-user")  # the console form takes yuan
+    token = csrf_token(console.get(f"{org.base_url}/console/awards/milestones?campaign={SLUG}", timeout=30).text)
+    saved = console.post(f"{org.base_url}/console/awards/milestones", timeout=30,
+                         data={"csrf_token": token, "campaign": SLUG, "amounts_yuan": "100，500, 10000"})
+    assert saved.status_code == 200 and "累计成交额达到1万元" in saved.text
+    assert org.api("GET", f"/campaigns/{SLUG}/host-milestones").json()["amounts_fen"] == [10_000, 50_000, 1_000_000]
 
     scheduler = BackgroundScheduler()  # the scheduler runs the same job after the ranking job's interval
     add_milestone_job(scheduler, stack.runtime)

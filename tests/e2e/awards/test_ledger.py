@@ -16,6 +16,7 @@ from configstore.migrate import alembic_config
 from configstore.participants_import import import_participants
 from domain.money import wan_yuan
 from tests.e2e.awards.test_awards import at, compute, paid, post_and_drain, refund, walk_to_final
+from tests.e2e.organizer.conftest import csrf_token
 
 pytestmark = pytest.mark.e2e
 
@@ -176,12 +177,23 @@ def test_budget_warning_on_finalize_and_the_budget_export(org, tmp_path):
     assert budget["funds"][1]["budget_fen"] == wan_yuan(500) and budget["funds"][1]["default"]
     assert budget["warnings"] == ["州级专项资金2026年度预算120,000.00元，已承诺150,000.00元，超出预算30,000.00元"]
 
+    # the admin records one payment in the console; the budget counts it as paid
+    console = org.console("admin-user")
+    token = csrf_token(console.get(f"{org.base_url}/console/awards/ledger", timeout=30).text)
+    entry = next(e for e in ledger(org) if e["recipient_id"] == "E1")
+    done = console.post(f"{org.base_url}/console/awards/ledger/{entry['id']}/payment", timeout=30,
+                        data={"csrf_token": token, "status": "paid", "paid_on": "2026-12-20", "note": "凭证 118",
+                              "back": "https://evil.example/"})
+    assert done.status_code == 200 and done.url.endswith("/console/awards/ledger")  # never an open redirect
+    assert f"台账记录 {entry['id']} 已登记为“已支付”" in done.text
+    assert org.api("GET", "/budget?year=2026").json()["funds"][0]["paid_fen"] == wan_yuan(5)
+
     sheet = load_workbook(io.BytesIO(org.api("GET", "/budget.xlsx?year=2026", role="viewer").content)).active
     assert sheet.freeze_panes == "A3"
     assert [c.value for c in sheet[2]] == ["资金", "年度", "预算（元）", "已承诺（元）", "已支付（元）", "待支付（元）",
                                            "预算余额（元）", "说明"]
     row = [c for c in sheet[3]]
-    assert [c.value for c in row[:7]] == ["州级专项资金", 2026, 120000, 150000, 0, 150000, -30000]
+    assert [c.value for c in row[:7]] == ["州级专项资金", 2026, 120000, 150000, 50000, 100000, -30000]
     assert all(c.number_format == "#,##0.00" and isinstance(c.value, (int, float, Decimal)) for c in row[2:7])
     assert sheet.max_row == 2 + 9  # the prefecture and the 8 counties
     (tmp_path / "budget.xlsx").write_bytes(org.api("GET", "/budget.xlsx?year=2026").content)

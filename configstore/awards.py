@@ -37,6 +37,7 @@ from configstore.db import transaction
 from configstore.errors import ConfigError, Conflict, NotFound, require_transition
 from configstore.models import Campaign, Enterprise, Host, Region, ServiceStation
 from configstore.registry import SHANGHAI, _aware
+from domain.awards import MILESTONE_TIERS
 from domain.budget import approval_warning
 from domain.catalogue import MILESTONE_CODES, SELECTION_CODES, STATION_CODES
 from domain.ledger import Line, TopUpPolicy, check_version
@@ -221,8 +222,8 @@ def _recipients(session: Session, row: AwardList) -> dict[str, tuple[str, str, s
     for item in row.items:
         if row.kind == "sales_milestone":
             enterprise = session.get(Enterprise, item.participant_id)
-            tier = int(item.detail.get("tier") or 1)
-            found[item.participant_id] = ("enterprise", enterprise.county if enterprise else "", MILESTONE_CODES[tier])
+            found[item.participant_id] = ("enterprise", enterprise.county if enterprise else "",
+                                          MILESTONE_CODES[_milestone_tier(item)])
         elif row.kind == "station_rating":
             station = session.get(ServiceStation, int(item.participant_id)) if item.participant_id.isdigit() else None
             kind = item.detail.get("level") or (station.kind if station else "village_point")
@@ -233,6 +234,17 @@ def _recipients(session: Session, row: AwardList) -> dict[str, tuple[str, str, s
             found[item.participant_id] = ("enterprise" if model is Enterprise else "host",
                                           participant.county if participant else "", SELECTION_CODES[row.kind])
     return found
+
+
+def _milestone_tier(item: AwardItem) -> int:
+    """The tier a milestone line stands for: computed lines say so; a line an admin added names it in
+    its category ("突破3000万元"), else the highest tier its amount covers."""
+    if item.detail.get("tier"):
+        return int(item.detail["tier"])
+    named = [t.tier for t in MILESTONE_TIERS if t.threshold_label in (item.category or "")]
+    if named:
+        return named[0]
+    return max((t.tier for t in MILESTONE_TIERS if t.amount_fen <= item.amount_fen), default=1)
 
 
 def _write_ledger(session: Session, row: AwardList, accept_over_budget: bool) -> None:

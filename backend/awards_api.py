@@ -140,7 +140,7 @@ class AwardAdjustment(Schema):
 class AwardReviewIn(Schema):
     participant_id = S.text(64, required=True)
     step = fields.String(required=True, validate=validate.OneOf(award_store.REVIEW_STEPS),
-                         metadata={"description": "county_prereview 县级初审 → prefecture_office 州商务局审核 → "
+                         metadata={"description": "county_prereview 县市区初审 → prefecture_office 州开放型经济领导小组办公室审核 → "
                                                   "expert_review 专家评审 → government_approval 州政府审定"})
     decision = fields.String(required=True, validate=validate.OneOf(tuple(award_store.DECISIONS)))
     note = S.text(500, min_len=0, load_default="")
@@ -195,7 +195,7 @@ def adjust_award_list(list_id: int, data: dict):
     return award_store.adjust(current_runtime().sessions, list_id, participant_id, **data)
 
 
-@operation("POST", "/awards/<int:list_id>/reviews", summary="记录评审环节（县级初审→州商务局→专家评审→州政府审定）",
+@operation("POST", "/awards/<int:list_id>/reviews", summary="记录评审环节（县市区初审→州开放型经济领导小组办公室→专家评审→州政府审定）",
            role="operator", body=AwardReviewIn, status=201)
 def review_award(list_id: int, data: dict):
     participant_id = data.pop("participant_id")

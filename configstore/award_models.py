@@ -75,7 +75,7 @@ class AwardItem(Base):
 
 
 class AwardReview(Base):
-    """One review step on one award: 县级初审 → 州商务局 → 专家评审 → 州政府审定, who and when."""
+    """One review step on one award: 县市区初审 → 州开放型经济领导小组办公室 → 专家评审 → 州政府审定, who and when."""
 
     __tablename__ = "award_reviews"
     __table_args__ = (UniqueConstraint("item_id", "step"),)

@@ -49,7 +49,7 @@ STATES = ("draft", "frozen", "notice", "final")
 STATE_NAMES_ZH = {"draft": "草稿", "frozen": "已冻结", "notice": "公示中", "final": "已定稿"}
 TRANSITIONS = {"draft": ("frozen",), "frozen": ("draft", "notice"), "notice": ("draft", "final"), "final": ()}
 REVIEW_STEPS = ("county_prereview", "prefecture_office", "expert_review", "government_approval")
-REVIEW_STEP_NAMES_ZH = {"county_prereview": "县级初审", "prefecture_office": "州商务局审核",
+REVIEW_STEP_NAMES_ZH = {"county_prereview": "县市区初审", "prefecture_office": "州开放型经济领导小组办公室审核",
                         "expert_review": "专家评审", "government_approval": "州政府审定"}
 DECISIONS = {"approved": "通过", "rejected": "不通过"}
 

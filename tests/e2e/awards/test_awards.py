@@ -247,13 +247,13 @@ def test_publication_workflow_adjustments_reviews_and_audit(org):
         return org.api("POST", f"/awards/{list_id}/reviews", role=role,
                        json={"participant_id": pid, "step": step, "decision": decision, "note": "材料齐全"})
 
-    assert review("expert_review").json()["error"]["message"] == "请先完成“县级初审”，再记录“专家评审”"
+    assert review("expert_review").json()["error"]["message"] == "请先完成“县市区初审”，再记录“专家评审”"
     for step in ("county_prereview", "prefecture_office", "expert_review", "government_approval"):
         assert review(step).status_code == 201
     assert review("county_prereview").status_code == 409
     item = org.api("GET", f"/awards/{list_id}").json()["items"][0]
     assert [(r["step_name"], r["decision_name"], r["reviewer"]) for r in item["reviews"]] == [
-        ("县级初审", "通过", "operator-user"), ("州商务局审核", "通过", "operator-user"),
+        ("县市区初审", "通过", "operator-user"), ("州开放型经济领导小组办公室审核", "通过", "operator-user"),
         ("专家评审", "通过", "operator-user"), ("州政府审定", "通过", "operator-user")]
 
     assert move("draft").status_code == 200  # an objection during the notice: back to draft

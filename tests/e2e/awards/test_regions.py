@@ -3,31 +3,20 @@ imported from a sheet, participants registered at a village, sales credited to t
 known and rolled up to the province, targets at every level with real progress, stations' volumes."""
 from __future__ import annotations
 
-import io
-
 import pytest
-from openpyxl import Workbook
 
 from configstore import places
 from configstore.participants_import import import_participants
 from domain.money import wan_yuan
 from tests.e2e.awards.test_awards import at, paid, post_and_drain
+from tests.e2e.awards.test_targets_import import _xlsx
 
 pytestmark = pytest.mark.e2e
 
 
-def _sheet(rows: list[list[str]]) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 def test_village_credit_rolls_up_to_the_province_with_targets_at_every_level(org):
     stack = org.stack
-    sheet = _sheet([["区划代码", "区划名称"], ["433101001002", "乾元村"], ["433101001", "乾州街道"],  # parent later
+    sheet = _xlsx([["区划代码", "区划名称"], ["433101001002", "乾元村"], ["433101001", "乾州街道"],  # parent later
                     ["433101002", "石家冲街道"], ["433122100", "白沙镇"], ["433101009001", "无上级的村"],
                     ["4331010", "位数不对"], ["433126100", ""]])
     report = org.api("POST", "/regions/import", role="operator", files={"file": ("乡镇村.xlsx", sheet)}).json()

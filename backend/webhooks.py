@@ -17,6 +17,7 @@ import orjson
 from flask import Blueprint, current_app, jsonify, request
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from configstore.sources import ActiveSource
 from eventlog.base import EventLogUnavailable, Record
 from schemas.envelope import partition_key, wrap
 from schemas.events import FieldError, Invalid, validate_event
@@ -67,16 +68,20 @@ def _check_timestamp(raw: str, now: float) -> None:
         raise ApiError(401, "stale_timestamp", "webhook-timestamp 与服务器时间相差超过 5 分钟")
 
 
-def _record(item: Any, *, source: str, received_at: datetime, webhook_id: str) -> tuple[Record | None, list[dict]]:
+def _record(item: Any, *, source: ActiveSource, received_at: datetime,
+            webhook_id: str) -> tuple[Record | None, list[dict]]:
     """The log record for one item; or None and the item's field errors (Chinese messages)."""
     checked = validate_event(item, now=received_at)
     if isinstance(checked, Invalid):
         return None, [e.as_dict() for e in checked.errors]
+    refused = source.scope.refusal(item)
+    if refused is not None:  # this source may not speak for that platform, campaign or enterprise
+        return None, [FieldError(refused[0], "out_of_scope", refused[1]).as_dict()]
     try:
-        value = wrap(item, source=source, received_at=received_at, webhook_id=webhook_id)
+        value = wrap(item, source=source.name, received_at=received_at, webhook_id=webhook_id)
     except orjson.JSONEncodeError:  # orjson reads 1024 levels of nesting (an extra field) but writes only 254
         return None, [FieldError("$", "too_deep", "嵌套层级过深").as_dict()]
-    return Record(key=partition_key(item), value=value), []
+    return Record(key=partition_key(item, source.name), value=value), []
 
 
 @bp.post("/v1/webhooks/<source_name>")
@@ -126,7 +131,7 @@ def receive(source_name: str):
     records: list[Record] = []
     accepted_ids: list[str] = []
     for index, item in enumerate(items):
-        record, errors = _record(item, source=source.name, received_at=received_at, webhook_id=headers["webhook-id"])
+        record, errors = _record(item, source=source, received_at=received_at, webhook_id=headers["webhook-id"])
         if record is None:
             event_id = item.get("event_id") if isinstance(item, dict) else None
             event_id = event_id if isinstance(event_id, str) else None

@@ -34,6 +34,10 @@ class WebhookSource(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What it may report (domain/scope.py): platforms; optionally campaigns and enterprises. NULL: any.
+    platforms: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    campaigns: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    enterprises: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     secrets: Mapped[list["WebhookSecret"]] = relationship(back_populates="source", cascade="all, delete-orphan",
                                                          order_by="WebhookSecret.id")
 

@@ -12,31 +12,58 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
 from configstore.errors import ConfigError
-from configstore.models import WebhookSecret, WebhookSource, utcnow
+from configstore.models import EnterpriseAccount, WebhookSecret, WebhookSource, utcnow
+from domain.attribution import Attribution
+from domain.boards import PLATFORMS
 from domain.clock import SYSTEM_CLOCK, Clock
+from domain.scope import ANY_SCOPE, SourceScope
 
 MAX_ACTIVE_SECRETS = 2
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
+
 class SourceError(ConfigError):
     """A source operation that cannot be done; `code` is for machines, the message for people."""
+
 
 def new_secret() -> str:
     """A Standard Webhooks secret: whsec_ + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
-def create_source(factory: sessionmaker[Session], name: str, description: str = "") -> str:
-    """Create a source and return its first secret (the only time it is shown)."""
+
+def _scope_lists(platforms, campaigns, enterprises) -> dict[str, list[str] | None]:
+    """Checked scope lists: None means any; an empty list is refused (it would allow nothing)."""
+    checked: dict[str, list[str] | None] = {}
+    for field, values, known, label in (("platforms", platforms, PLATFORMS, "平台"), ("campaigns", campaigns, None, "活动"),
+                                         ("enterprises", enterprises, None, "企业")):
+        if values is None:
+            checked[field] = None
+            continue
+        values = sorted({str(v).strip() for v in values if str(v).strip()})
+        if not values:
+            raise SourceError("empty_scope", f"数据来源的{label}范围不能为空（不限请留空该项）")
+        if known is not None and (unknown := [v for v in values if v not in known]):
+            raise SourceError("unknown_platform", f"未知平台：{'、'.join(unknown)}（可选：{'、'.join(known)}）")
+        checked[field] = values
+    return checked
+
+
+def create_source(factory: sessionmaker[Session], name: str, description: str = "", *,
+                  platforms=None, campaigns=None, enterprises=None) -> str:
+    """Create a source and return its first secret (the only time it is shown). The scope lists say
+    what it may report (None: any)."""
     if not SOURCE_NAME.match(name or ""):
         raise SourceError("invalid_name", "来源名称只能包含小写字母、数字、下划线和连字符，且以字母或数字开头")
+    scope = _scope_lists(platforms, campaigns, enterprises)
     secret = new_secret()
     with transaction(factory) as session:
         if session.scalar(select(WebhookSource).where(WebhookSource.name == name)):
             raise SourceError("name_taken", f"来源 {name} 已存在", status=409)
-        source = WebhookSource(name=name, description=description)
+        source = WebhookSource(name=name, description=description, **scope)
         source.secrets.append(WebhookSecret(secret=secret))
         session.add(source)
     return secret
+
 
 def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
     """Add a new secret; if two are active, the oldest is revoked so at most two stay valid."""
@@ -51,6 +78,18 @@ def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
         source.secrets.append(WebhookSecret(secret=secret))
     return secret
 
+
+def set_scope(factory: sessionmaker[Session], name: str, *, platforms=None, campaigns=None,
+              enterprises=None) -> dict:
+    """Change what a source may report (audited like every change); returns the source."""
+    scope = _scope_lists(platforms, campaigns, enterprises)
+    with transaction(factory) as session:
+        source = _get(session, name)
+        for field, values in scope.items():
+            setattr(source, field, values)
+    return next(s for s in list_sources(factory) if s["name"] == name)
+
+
 def revoke_source(factory: sessionmaker[Session], name: str) -> None:
     with transaction(factory) as session:
         source = _get(session, name)
@@ -58,18 +97,22 @@ def revoke_source(factory: sessionmaker[Session], name: str) -> None:
             raise SourceError("already_revoked", f"来源 {name} 已吊销", status=409)
         source.revoked_at = utcnow()
 
+
 def list_sources(factory: sessionmaker[Session]) -> list[dict]:
     """Every source with its state; never a secret."""
     with factory() as session:
         rows = session.scalars(select(WebhookSource).order_by(WebhookSource.id)).all()
         return [{"name": s.name, "description": s.description, "created_at": _iso(s.created_at),
                  "revoked_at": _iso(s.revoked_at), "active": s.revoked_at is None,
-                 "active_secrets": sum(1 for k in s.secrets if k.revoked_at is None)} for s in rows]
+                 "active_secrets": sum(1 for k in s.secrets if k.revoked_at is None),
+                 "platforms": s.platforms, "campaigns": s.campaigns, "enterprises": s.enterprises} for s in rows]
+
 
 def _iso(value) -> str | None:
     from configstore.registry import _aware
 
     return _aware(value).isoformat() if value is not None else None
+
 
 def _get(session: Session, name: str) -> WebhookSource:
     source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
@@ -77,10 +120,47 @@ def _get(session: Session, name: str) -> WebhookSource:
         raise SourceError("unknown_source", f"来源 {name} 不存在", status=404)
     return source
 
+
 @dataclass(frozen=True)
 class ActiveSource:
     name: str
     secrets: tuple[str, ...]
+    scope: SourceScope = ANY_SCOPE
+
+
+def scope_of(session: Session, source: WebhookSource) -> SourceScope:
+    """The source's scope, with its enterprises' platform accounts resolved."""
+    accounts = {}
+    if source.enterprises:
+        accounts = {(row.platform, row.account_id): row.enterprise_id for row in session.scalars(
+            select(EnterpriseAccount).where(EnterpriseAccount.enterprise_id.in_(source.enterprises)))}
+    return SourceScope.resolved(source.platforms, source.campaigns, source.enterprises,
+                                Attribution(ids=tuple(source.enterprises or ()), accounts=accounts))
+
+
+class SourceScopes:
+    """Scopes by source name for the sales writer (cached briefly; unknown sources have no scope)."""
+
+    def __init__(self, factory: sessionmaker[Session], ttl_s: float = 5.0, clock: Clock = SYSTEM_CLOCK):
+        self.factory, self.ttl_s, self.clock = factory, ttl_s, clock
+        self._cache: dict[str, tuple[float, SourceScope | None]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> SourceScope | None:
+        now = self.clock.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit and now - hit[0] < self.ttl_s:
+            return hit[1]
+        with self.factory() as session:
+            source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
+            scope = scope_of(session, source) if source is not None else None
+        with self._lock:
+            if len(self._cache) > 1024:  # names come from stored events, not from requests; still bounded
+                self._cache.clear()
+            self._cache[name] = (now, scope)
+        return scope
+
 
 class SourceCache:
     """Active secrets per source, cached briefly: a revocation takes effect within `ttl_s`."""
@@ -108,7 +188,7 @@ class SourceCache:
             active = None
             if source is not None and source.revoked_at is None:
                 keys = tuple(s.secret for s in source.secrets if s.revoked_at is None)
-                active = ActiveSource(name, keys) if keys else None
+                active = ActiveSource(name, keys, scope_of(session, source)) if keys else None
         with self._lock:
             self._cache[name] = (now, active)
         return active

@@ -127,9 +127,21 @@ class SqliteConsumer:
     def is_assigned(self) -> bool:
         return True  # one partition, always ours
 
-    def seek_to_committed(self) -> None:
+    def owns(self, records: Sequence[Consumed]) -> bool:
+        return True  # one consumer per group on the embedded log: nobody can take its partition
+
+    def rewind(self) -> None:
         """Forget uncommitted progress (what a restarted consumer would see)."""
         self._position = self._committed()
+
+    def pause(self) -> None:
+        return None  # no group to stay in
+
+    def resume(self) -> None:
+        return None
+
+    def keep_alive(self) -> None:
+        return None
 
     def commit(self, records: Sequence[Consumed]) -> None:
         for (_topic, _partition), offset in highest_per_partition(records).items():

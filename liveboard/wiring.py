@@ -9,19 +9,29 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from analytics import AnalyticsStore, open_store
+from configstore.db import make_engine, make_sessionmaker
+from configstore.sources import SourceScopes
 from consumers.sales_writer import SalesWriter
+from domain.clock import SYSTEM_CLOCK
 from eventlog import EventLog, open_event_log
 from services.runtime import Runtime
 from settings import Settings
 
 log = logging.getLogger(__name__)
+
+
 def build_writer(settings: Settings, event_log: EventLog | None = None, store: AnalyticsStore | None = None,
-                 **options) -> SalesWriter:
-    """The sales writer for these settings; `options` go to SalesWriter (clock, wait, after_insert)."""
+                 sessions: sessionmaker[Session] | None = None, **options) -> SalesWriter:
+    """The sales writer for these settings; `options` go to SalesWriter (clock, wait, after_lookup,
+    after_insert). Source scopes come from the config store."""
+    sessions = sessions or make_sessionmaker(make_engine(settings.config_db_url))
     return SalesWriter(event_log or open_event_log(settings, client_id="liveboard-writer"),
                        store or open_store(settings), group=settings.consumer_group,
-                       batch_rows=settings.consumer_batch_rows, batch_ms=settings.consumer_batch_ms, **options)
+                       batch_rows=settings.consumer_batch_rows, batch_ms=settings.consumer_batch_ms,
+                       scope_of=SourceScopes(sessions, clock=options.get("clock", SYSTEM_CLOCK)), **options)
 
 
 @dataclass
@@ -36,7 +46,8 @@ class BackgroundWorkers:
     writer: SalesWriter | None = None
 
     def start(self, with_scheduler: bool = True) -> "BackgroundWorkers":
-        self.writer = build_writer(self.runtime.settings, store=self.runtime.store, clock=self.runtime.clock)
+        self.writer = build_writer(self.runtime.settings, store=self.runtime.store, sessions=self.runtime.sessions,
+                                   clock=self.runtime.clock)
         thread = threading.Thread(target=self.writer.run, args=(self.stop,), name="sales-writer", daemon=True)
         thread.start()
         self.threads.append(thread)

@@ -41,6 +41,7 @@ class Settings:
     sales_topic: str = "liveboard.sales.v1"
     dead_letter_topic: str = "liveboard.sales.dlq.v1"
     topic_partitions: int = 6
+    topic_replication_factor: int = -1  # -1: the brokers' default (3 on a cluster, 1 on one broker)
     clickhouse_url: str = "clickhouse://127.0.0.1:9000/liveboard"
     chdb_dir: Path | None = None  # default: data_dir/chdb
     chdb_database: str = "liveboard"
@@ -48,6 +49,10 @@ class Settings:
     consumer_group: str = "liveboard-sales-writer"
     consumer_batch_rows: int = 5000
     consumer_batch_ms: int = 500
+    # A writer that does not poll for this long loses its partitions; store outages are waited out
+    # paused and polling, so this only bounds one batch's look-ups and insert.
+    consumer_max_poll_interval_ms: int = 120_000
+    consumer_session_timeout_ms: int = 10_000
     ranking_interval_seconds: float = 5.0
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500

@@ -545,7 +545,16 @@ class WebhookAccepted(Schema):
 
 
 class Health(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(("ok",)))
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "unhealthy")))
+    problems = fields.List(fields.String(validate=validate.OneOf(("writer_down", "writer_lagging"))), required=True)
     event_log = fields.String(required=True, validate=validate.OneOf(("sqlite", "kafka")))
     store = fields.String(required=True, validate=validate.OneOf(("chdb", "clickhouse")))
+    max_writer_lag = fields.Integer(required=True)
+    components = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True,
+                             metadata={"description": "writer / scheduler / connector：status, instances, restarts, "
+                                                      "last_error, lag, last_batch_at, last_ranking_at"})
     counters = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class Live(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("ok",)))

@@ -62,6 +62,7 @@ class Endpoint:
     params: tuple[dict, ...] = ()
     errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
     conditional: bool = False  # ETag / Last-Modified: answers 304 to a matching If-None-Match / If-Modified-Since
+    also: dict[int, type] = field(default_factory=dict)  # other statuses answered with a schema of their own
 
 
 def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -146,7 +147,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("DELETE", "/v1/admin/hosts/{host_id}/binding", "delete_host_binding", "解除主播与微信的绑定", _BINDING,
              S.HostUnbound, security="bearer", role="operator",
              errors={401: _HOST_ADMIN_401, 403: ("forbidden",), 404: ("host_not_found",)}),
-    Endpoint("GET", "/healthz", "healthz", "健康检查：事件日志、分析库和计数器", "运行状态", S.Health),
+    Endpoint("GET", "/healthz", "healthz", "健康检查：写入器、定时任务、积压和计数器（写入器停止或积压过多时 503）",
+             "运行状态", S.Health, also={503: S.Health}),
+    Endpoint("GET", "/livez", "livez", "进程存活检查（不检查后台组件）", "运行状态", S.Live),
 )
 
 
@@ -224,6 +227,9 @@ def _endpoint_item(spec: APISpec, endpoint: Endpoint) -> dict:
                         "description": "条件请求：未变化时返回 304"} for name in ("If-None-Match", "If-Modified-Since")]
         responses["304"] = {"description": "未变化（ETag / Last-Modified 匹配），无响应体"}
     responses.update(_error_responses(endpoint.errors))
+    for status, other in endpoint.also.items():
+        responses[str(status)] = {"description": _ERROR_TEXT.get(status, "其他"),
+                                  "content": {"application/json": {"schema": _ref(spec, other)}}}
     item = {"operationId": endpoint.operation_id, "summary": endpoint.summary, "tags": [endpoint.tag],
             "parameters": parameters, "responses": responses,
             "security": [{endpoint.security: []}] if endpoint.security else []}

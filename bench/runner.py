@@ -103,7 +103,7 @@ class Run:
     def start_api(self, name: str, settings) -> tuple[object, int]:
         port = infra.free_port()
         proc = self.children.liveboard(name, settings, "serve", "--port", str(port))
-        infra.wait_http(f"http://127.0.0.1:{port}/healthz", proc, what=f"liveboard serve ({name})")
+        infra.wait_http(f"http://127.0.0.1:{port}/livez", proc, what=f"liveboard serve ({name})")
         return proc, port
 
     def start_trivial(self, name: str = "trivial") -> tuple[object, int]:

@@ -219,3 +219,16 @@ class BoardChange(Base):
     after: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class FrozenView(Base):
+    """A public view of a frozen campaign (封榜), as it stood when the freeze took effect: period
+    boards and breakdowns keep answering with these while data keeps arriving."""
+
+    __tablename__ = "frozen_views"
+
+    campaign_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    view_key: Mapped[str] = mapped_column(String(96), primary_key=True)  # e.g. boards:week:2026-W48
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+

@@ -35,6 +35,7 @@ from eventlog.base import Consumed, EventLog, EventLogUnavailable, LogConsumer
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # unexpected failures of one group of records before it is split (or parked, alone)
+LAG_EVERY_S = 5.0  # how often the writer asks the log for its lag (a broker round trip on Kafka)
 
 
 class Fenced(Exception):
@@ -70,6 +71,7 @@ class WriterStats:
     store_retries: int = 0  # consecutive, reset by a success
     unexpected_errors: int = 0
     last_batch_at: float = 0.0
+    lag: int | None = None  # records of its partitions not committed yet (None: not known yet)
     last_error: str = ""
     last_error_at: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -136,6 +138,7 @@ class SalesWriter:
         self.after_insert = after_insert
         self.stats = WriterStats()
         self._consumer: LogConsumer | None = None
+        self._lag_checked_at = float("-inf")
 
     @property
     def consumer(self) -> LogConsumer:
@@ -154,11 +157,41 @@ class SalesWriter:
 
     def run_once(self, stop: threading.Event | None = None) -> BatchOutcome:
         records = stages.collect(self.consumer, max_rows=self.batch_rows, max_ms=self.batch_ms, clock=self.clock)
-        if not records:
-            return BatchOutcome()
-        outcome = self.process(records, stop or threading.Event())
-        self.stats.add(outcome, self.clock.time())
+        outcome = self.process(records, stop or threading.Event()) if records else BatchOutcome()
+        if records:
+            self.stats.add(outcome, self.clock.time())
+        self._measure_lag()
         return outcome
+
+    def _measure_lag(self) -> None:
+        if self.clock.monotonic() - self._lag_checked_at < LAG_EVERY_S:
+            return
+        self._lag_checked_at = self.clock.monotonic()
+        try:
+            self.stats.lag = self.consumer.lag()
+        except Exception as exc:  # the figure is for people; never fail a batch over it
+            log.warning("could not measure the writer's lag: %s", exc)
+
+    def figures(self) -> dict:
+        """What the heartbeat reports (configstore/heartbeats.py)."""
+        s = self.stats
+        return {"batches": s.batches, "inserted": s.inserted, "duplicates": s.duplicates,
+                "dead_lettered": s.dead_lettered, "conflicts": s.conflicts, "pending_refunds": s.pending_refunds,
+                "applied_refunds": s.applied_refunds, "capped_refunds": s.capped_refunds,
+                "abandoned_batches": s.abandoned_batches, "unexpected_errors": s.unexpected_errors,
+                "store_retries": s.store_retries, "lag": s.lag, "last_batch_at": s.last_batch_at or None,
+                "last_error": s.last_error}
+
+    @staticmethod
+    def summary(before: dict, now: dict) -> str:
+        """The minute's line for `liveboard run` and `consume`."""
+        def delta(name: str) -> int:
+            return int(now.get(name) or 0) - int(before.get(name) or 0)
+
+        text = f"写入 {delta('inserted')} 条，重复 {delta('duplicates')}，死信 {delta('dead_lettered')}"
+        if delta("pending_refunds") or delta("conflicts"):
+            text += f"，待匹配退款 {delta('pending_refunds')}，冲突 {delta('conflicts')}"
+        return text + (f"，积压 {now['lag']} 条" if now.get("lag") is not None else "")
 
     def process(self, records: list[Consumed], stop: threading.Event) -> BatchOutcome:
         """Store one batch and commit its offsets. Abandoned (nothing committed, the batch comes back)
@@ -175,6 +208,9 @@ class SalesWriter:
         if stored is None:
             return BatchOutcome(consumed=len(records), abandoned=True)
         stored.duplicates += repeats
+        if conflicts and self._retrying_store(stop, lambda: stages.record_conflicts(
+                self.store, conflicts, at=self.clock.now()) or True) is None:  # repeats within the batch
+            return BatchOutcome(consumed=len(records), abandoned=True)
         stored.conflicts[:0] = conflicts
         letters = decoded.poison + stored.refused
         for letter in letters:

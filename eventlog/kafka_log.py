@@ -154,9 +154,9 @@ class KafkaEventLog:
 
 
 class KafkaLogConsumer:
-    # Before an insert the writer needs this much of its poll interval left: the look-ups are done,
-    # the insert itself must land before the heartbeat thread could give the partitions away.
-    INSERT_BUDGET_S = 30.0
+    # Before an insert the writer needs this share of its poll interval left (at most 30 s): the
+    # look-ups are done, the insert must land before the heartbeat thread could give the partitions away.
+    INSERT_BUDGET_SHARE, INSERT_BUDGET_MAX_S = 0.25, 30.0
     _MIXED = object()  # a batch whose records came from two group generations
 
     def __init__(self, bootstrap: str, group: str, topic: str, client_id: str,
@@ -219,7 +219,8 @@ class KafkaLogConsumer:
         if any(TopicPartition(r.topic, r.partition) not in assigned for r in records):
             return False
         since_poll = time.monotonic() - self._consumer._coordinator.heartbeat.last_poll
-        return since_poll < self.max_poll_interval_s - self.INSERT_BUDGET_S
+        budget = min(self.INSERT_BUDGET_MAX_S, self.max_poll_interval_s * self.INSERT_BUDGET_SHARE)
+        return since_poll < self.max_poll_interval_s - budget
 
     def rewind(self) -> None:
         """Back to the committed offsets, discarding uncommitted progress (a dropped batch)."""

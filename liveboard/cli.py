@@ -208,31 +208,47 @@ def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
 
     settings = _settings(ctx)
     _ensure_topics(settings)
-    writer = build_writer(settings)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    click.echo(f"写入器已启动: {settings.event_log} -> {settings.store}")
-    if exit_when_idle is None:
-        writer.run(stop)
+    writer = build_writer(settings, sessions=_state(ctx).sessions)
+    if exit_when_idle is not None:  # a one-off run (back-fills, batch jobs): no supervision
+        stop = threading.Event()
+        idle_since = time.monotonic()
+        while not stop.is_set() and time.monotonic() - idle_since < exit_when_idle:
+            if writer.run_once(stop).consumed or not writer.consumer.is_assigned():
+                idle_since = time.monotonic()  # idle means: owning partitions and nothing to read
+        writer.close()
+        click.echo(f"写入器空闲 {exit_when_idle:g} 秒，退出：已写入 {writer.stats.inserted}，重复 {writer.stats.duplicates}，"
+                   f"死信 {writer.stats.dead_lettered}")
         return
-    idle_since = time.monotonic()
-    while not stop.is_set() and time.monotonic() - idle_since < exit_when_idle:
-        if writer.run_once(stop).consumed or not writer.consumer.is_assigned():
-            idle_since = time.monotonic()  # idle means: owning partitions and nothing to read
-    writer.close()
-    click.echo(f"写入器空闲 {exit_when_idle:g} 秒，退出：已写入 {writer.stats.inserted}，重复 {writer.stats.duplicates}，"
-               f"死信 {writer.stats.dead_lettered}")
+    from liveboard.supervisor import Supervisor
+    from liveboard.wiring import writer_component
+
+    click.echo(f"写入器已启动: {settings.event_log} -> {settings.store}（每分钟报告一次）")
+    _supervise(Supervisor(_state(ctx).sessions, beat_seconds=settings.heartbeat_seconds), writer_component(writer))
+
+
+def _supervise(supervisor, component) -> None:
+    """Run one supervised component in the foreground until SIGTERM / Ctrl-C."""
+    supervisor.add(component)
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: supervisor.stop.set())
+    supervisor.start()
+    supervisor.stop.wait()
+    supervisor.shutdown()
 
 
 @main.command()
 @click.pass_context
 def schedule(ctx: click.Context) -> None:
-    """The APScheduler jobs (rankings, snapshots) in the foreground."""
-    from scheduler.jobs import start_scheduler
+    """The APScheduler jobs (rankings, pushes) in the foreground, supervised; run exactly one."""
+    from liveboard.supervisor import Component, Supervisor
+    from scheduler.jobs import Schedule
     from services.runtime import Runtime
 
-    start_scheduler(Runtime.build(_settings(ctx)), background=False)
+    runtime = Runtime.build(_settings(ctx))
+    jobs = Schedule(runtime)
+    click.echo("定时任务已启动（每分钟报告一次）")
+    _supervise(Supervisor(runtime.sessions, clock=runtime.clock, beat_seconds=runtime.settings.heartbeat_seconds),
+               Component("scheduler", jobs.run, jobs.figures, Schedule.summary))
 
 
 @main.command()
@@ -243,7 +259,12 @@ def rank(ctx: click.Context) -> None:
 
     results = publish_all(_state(ctx).sessions, _state(ctx).store)
     for result in results:
-        click.echo(f"{result['campaign']}: 更新榜单 {result['changed_boards']} 个，用时 {result['seconds']:.3f}s")
+        if "error" in result:
+            click.echo(f"{result['campaign']}: 排名计算失败：{result['error']}", err=True)
+        elif "frozen_views" in result:
+            click.echo(f"{result['campaign']}: 已封榜，保存封榜时的公开榜单 {result['frozen_views']} 个")
+        else:
+            click.echo(f"{result['campaign']}: 更新榜单 {result['changed_boards']} 个，用时 {result['seconds']:.3f}s")
     if not results:
         click.echo("没有进行中的活动")
 

@@ -113,7 +113,7 @@ def run_faults(services: Services, work_dir: Path, plan: FaultPlan, echo=print) 
     try:
         port = free_port()
         api = children.liveboard("api", settings, "serve", "--port", str(port), "--workers", "2", "--threads", "8")
-        wait_http(f"http://127.0.0.1:{port}/healthz", api, what="liveboard serve")
+        wait_http(f"http://127.0.0.1:{port}/livez", api, what="liveboard serve")
         consumers = [children.liveboard(f"consumer-{n}", settings, "consume") for n in range(2)]
         ledger = Ledger()
         senders = PacedSenders(f"http://127.0.0.1:{port}/v1/webhooks/{source}", secret, ledger,

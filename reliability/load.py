@@ -103,7 +103,7 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         api = children.liveboard("api", settings, "serve", "--port", str(port), "--workers", "2", "--threads", "8")
-        wait_http(f"{base}/healthz", api, what="liveboard serve")
+        wait_http(f"{base}/livez", api, what="liveboard serve")
         consumers = [children.liveboard(f"consumer-{n}", settings, "consume") for n in range(2)]
         children.liveboard("scheduler", settings, "schedule")
         ledger = Ledger()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from analytics.base import StoreRejected, StoreUnavailable
+from analytics.base import StoreError
 from analytics.unattributed import (
     CampaignWindow,
     UnattributedGroup,
@@ -83,7 +83,7 @@ def ingestion_health(runtime: Runtime) -> dict:
     counters = metrics.snapshot()
     try:
         unattributed_totals: dict | None = totals(unattributed(runtime))
-    except (StoreUnavailable, StoreRejected):
+    except StoreError:
         log.warning("analytics store unavailable for the health view", exc_info=True)
         unattributed_totals = None
     return {

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from prometheus_client import Counter as PromCounter
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,9 +27,14 @@ if TYPE_CHECKING:
     from wechat.adapter import WeChatClient
 
 
+# The API's counters for Prometheus (GET /metrics). Under gunicorn every worker writes its own
+# files in PROMETHEUS_MULTIPROC_DIR (set by `liveboard serve`) and a scrape sums them all.
+API_EVENTS = PromCounter("liveboard_api_events", "Intake events and requests, by what happened", ["what"])
+
+
 class Metrics:
     """Process-local counters for the health view (events accepted, rejected, ...), with 10-second
-    buckets over the last minute for rates."""
+    buckets over the last minute for rates; each also counts in Prometheus' liveboard_api_events."""
 
     BUCKET_S = 10
     WINDOW_S = 60
@@ -41,6 +47,7 @@ class Metrics:
 
     def incr(self, name: str, by: int = 1) -> None:
         if by:
+            API_EVENTS.labels(name).inc(by)
             bucket = int(self.clock.time() // self.BUCKET_S)
             with self._lock:
                 self._counts[name] += by

@@ -53,6 +53,10 @@ class Settings:
     # paused and polling, so this only bounds one batch's look-ups and insert.
     consumer_max_poll_interval_ms: int = 120_000
     consumer_session_timeout_ms: int = 10_000
+    # Background components report a heartbeat this often; /healthz answers 503 when no writer is
+    # running or the writers are more than this many events behind.
+    heartbeat_seconds: float = 5.0
+    health_max_writer_lag: int = 50_000
     ranking_interval_seconds: float = 5.0
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500

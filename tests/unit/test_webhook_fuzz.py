@@ -86,8 +86,11 @@ class Fuzz:
             self.writer = build_writer(self.runtime.settings)
         while self.writer.run_once().consumed:
             pass
-        rows = self.runtime.store.query("SELECT event_id, count() FROM {db}.sales_events WHERE event_id IN %(ids)s "
-                                        "GROUP BY event_id", {"ids": tuple(event_ids)})
+        # a refund of an order never sent waits, held, for that order (refunds follow their order)
+        rows = self.runtime.store.query(
+            "SELECT event_id, count() FROM (SELECT event_id FROM {db}.sales_events WHERE event_id IN %(ids)s "
+            "UNION ALL SELECT event_id FROM {db}.pending_refunds FINAL WHERE event_id IN %(ids)s) GROUP BY event_id",
+            {"ids": tuple(event_ids)})
         return {event_id: int(count) for event_id, count in rows}
 
 

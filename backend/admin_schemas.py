@@ -201,6 +201,9 @@ class Source(Schema):
     revoked_at = fields.DateTime(allow_none=True)
     active = fields.Boolean()
     active_secrets = fields.Integer()
+    platforms = fields.List(fields.String(), allow_none=True, metadata={"description": "可上报的平台；null 为不限"})
+    campaigns = fields.List(fields.String(), allow_none=True, metadata={"description": "可上报的活动；null 为不限"})
+    enterprises = fields.List(fields.String(), allow_none=True, metadata={"description": "可代其上报的企业；null 为不限"})
 
 
 class SourceSecret(Schema):
@@ -300,8 +303,21 @@ class BoardEntry(_Totals):
     reached_at = fields.DateTime(required=True, metadata={"description": "达到当前金额的时间（并列时先到者在前）"})
 
 
+class PublicBoardEntry(Schema):
+    """A board line as anyone may see it (the board page and the mini-program show these fields)."""
+    rank = _int()
+    previous_rank = fields.Integer(required=True, allow_none=True, metadata={"description": "上次变动前的名次"})
+    movement = fields.String(required=True, validate=validate.OneOf(MOVEMENTS))
+    id = fields.String(required=True, metadata={"description": "主播或企业编号"})
+    name = fields.String(required=True)
+    net_gmv_fen = _int(metadata={"description": "净成交额（分）= 支付 − 退款"})
+    order_count = _int()
+    units = _int()
+    buyers = fields.Integer(required=True, allow_none=True, metadata={"description": "去重买家数（仅前十名）"})
+
+
 def _entries() -> fields.List:
-    return fields.List(fields.Nested(BoardEntry), required=True)
+    return fields.List(fields.Nested(PublicBoardEntry), required=True, validate=validate.Length(max=10))
 
 
 def _campaign() -> fields.Nested:
@@ -329,7 +345,9 @@ class PeriodBoards(_BothBoards):
     first_day = fields.Date(required=True)
     last_day = fields.Date(required=True)
     computed_at = fields.DateTime(required=True)
-    source = fields.String(required=True, validate=validate.OneOf(("computed",)))
+    source = fields.String(required=True, validate=validate.OneOf(("computed", "frozen")),
+                           metadata={"description": "frozen：活动已封榜，为封榜时的榜单"})
+    frozen_at = fields.DateTime(required=True, allow_none=True)
     ranked_hosts = _int()
     ranked_enterprises = _int()
 
@@ -385,9 +403,11 @@ class Breakdown(Schema):
     period_key = fields.String(required=True)
     first_day = fields.Date(required=True)
     last_day = fields.Date(required=True)
-    net_gmv_fen = _int()
+    net_gmv_fen = fields.Integer(required=True, metadata={"description": "各行之和（含净额为负的行）"})
     rows = fields.List(fields.Nested(BreakdownRow), required=True)
     computed_at = fields.DateTime(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(("computed", "frozen")))
+    frozen_at = fields.DateTime(required=True, allow_none=True)
 
 
 class PublishedDay(_BothBoards):

@@ -1,11 +1,10 @@
-"""Webhook sources: create (secret shown once), rotate (two active at most), revoke, look up."""
+"""Webhook sources: create (secret shown once, stored sealed), rotate (two active at most), revoke, look up."""
 from __future__ import annotations
 
 import base64
 import re
 import secrets
-import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,10 +12,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from configstore.db import transaction
 from configstore.errors import ConfigError
 from configstore.models import WebhookSecret, WebhookSource, utcnow
+from configstore.secretbox import SecretBox
 from domain.clock import SYSTEM_CLOCK, Clock
+from domain.ttl_cache import TtlCache
 
 MAX_ACTIVE_SECRETS = 2
-SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # whole name (fullmatch)
+
+
+def valid_name(name: object) -> bool:
+    """A name a source could have. Checked before any lookup, cache or rate-limit key uses it."""
+    return isinstance(name, str) and len(name) <= 64 and SOURCE_NAME.fullmatch(name) is not None
+
 
 class SourceError(ConfigError):
     """A source operation that cannot be done; `code` is for machines, the message for people."""
@@ -25,20 +32,20 @@ def new_secret() -> str:
     """A Standard Webhooks secret: whsec_ + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
-def create_source(factory: sessionmaker[Session], name: str, description: str = "") -> str:
-    """Create a source and return its first secret (the only time it is shown)."""
-    if not SOURCE_NAME.match(name or ""):
+def create_source(factory: sessionmaker[Session], name: str, description: str = "", *, box: SecretBox) -> str:
+    """Create a source and return its first secret (the only time it is shown; stored sealed)."""
+    if not valid_name(name):
         raise SourceError("invalid_name", "来源名称只能包含小写字母、数字、下划线和连字符，且以字母或数字开头")
     secret = new_secret()
     with transaction(factory) as session:
         if session.scalar(select(WebhookSource).where(WebhookSource.name == name)):
             raise SourceError("name_taken", f"来源 {name} 已存在", status=409)
         source = WebhookSource(name=name, description=description)
-        source.secrets.append(WebhookSecret(secret=secret))
+        source.secrets.append(WebhookSecret(secret=box.seal(secret)))
         session.add(source)
     return secret
 
-def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
+def rotate_secret(factory: sessionmaker[Session], name: str, *, box: SecretBox) -> str:
     """Add a new secret; if two are active, the oldest is revoked so at most two stay valid."""
     secret = new_secret()
     with transaction(factory) as session:
@@ -48,7 +55,7 @@ def rotate_secret(factory: sessionmaker[Session], name: str) -> str:
         active = [s for s in source.secrets if s.revoked_at is None]
         for old in active[: max(0, len(active) - (MAX_ACTIVE_SECRETS - 1))]:
             old.revoked_at = utcnow()
-        source.secrets.append(WebhookSecret(secret=secret))
+        source.secrets.append(WebhookSecret(secret=box.seal(secret)))
     return secret
 
 def revoke_source(factory: sessionmaker[Session], name: str) -> None:
@@ -79,36 +86,64 @@ def _get(session: Session, name: str) -> WebhookSource:
 
 @dataclass(frozen=True)
 class ActiveSource:
+    """A source's active secrets, opened (kept only in the bounded, short-lived SourceCache)."""
+
     name: str
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
+    keys: tuple[bytes, ...] = field(repr=False)  # the HMAC keys: each secret's base64 part, decoded
+
+    @classmethod
+    def of(cls, name: str, secrets_: tuple[str, ...]) -> "ActiveSource":
+        return cls(name, secrets_, tuple(hmac_key(s) for s in secrets_))
+
+
+def hmac_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (whsec_ + base64), as the reference library reads it."""
+    return base64.b64decode(secret.removeprefix("whsec_") + "==")
+
 
 class SourceCache:
-    """Active secrets per source, cached briefly: a revocation takes effect within `ttl_s`."""
+    """Active secrets per source, opened and cached briefly: a revocation takes effect within `ttl_s`.
 
-    def __init__(self, factory: sessionmaker[Session], ttl_s: float = 2.0, clock: Clock = SYSTEM_CLOCK):
+    Bounded whatever is asked: a name that is not a valid source name is refused before any lookup
+    and never cached; at most `capacity` sources (least recently used out) and `unknown_capacity`
+    valid names that are not active sources (for `unknown_ttl_s`, so a flood of made-up names costs
+    one query each at most, and no memory beyond the cap)."""
+
+    def __init__(self, factory: sessionmaker[Session], box: SecretBox, *, ttl_s: float = 2.0,
+                 clock: Clock = SYSTEM_CLOCK, capacity: int = 1024, unknown_ttl_s: float = 2.0,
+                 unknown_capacity: int = 1024):
         self.factory = factory
+        self.box = box
         self.clock = clock
         self.ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, ActiveSource | None]] = {}
-        self._lock = threading.Lock()
+        self.unknown_ttl_s = unknown_ttl_s
+        self._active: TtlCache[str, ActiveSource] = TtlCache(capacity)
+        self._unknown: TtlCache[str, bool] = TtlCache(unknown_capacity)
 
     def invalidate(self, name: str) -> None:
         """Forget a source after a change made in this process (others see it within ttl_s)."""
-        with self._lock:
-            self._cache.pop(name, None)
+        self._active.pop(name)
+        self._unknown.pop(name)
+
+    def sizes(self) -> tuple[int, int]:
+        """(active sources cached, unknown names cached)."""
+        return len(self._active), len(self._unknown)
 
     def get(self, name: str) -> ActiveSource | None:
+        if not valid_name(name):
+            return None
         now = self.clock.monotonic()
-        with self._lock:
-            hit = self._cache.get(name)
-        if hit and now - hit[0] < self.ttl_s:
-            return hit[1]
+        active = self._active.get(name, now)
+        if active is not None or self._unknown.get(name, now):
+            return active
         with self.factory() as session:
             source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
-            active = None
-            if source is not None and source.revoked_at is None:
-                keys = tuple(s.secret for s in source.secrets if s.revoked_at is None)
-                active = ActiveSource(name, keys) if keys else None
-        with self._lock:
-            self._cache[name] = (now, active)
+            stored = () if source is None or source.revoked_at is not None else \
+                tuple(s.secret for s in source.secrets if s.revoked_at is None)
+        if not stored:
+            self._unknown.put(name, True, now + self.unknown_ttl_s)
+            return None
+        active = ActiveSource.of(name, tuple(self.box.open(value) for value in stored))
+        self._active.put(name, active, now + self.ttl_s)
         return active

@@ -48,13 +48,13 @@ def report_dict(report: ImportReport) -> dict:
 
 
 def create_source(runtime: Runtime, name: str, description: str = "") -> str:
-    secret = sources.create_source(runtime.sessions, name, description)
+    secret = sources.create_source(runtime.sessions, name, description, box=runtime.secrets)
     runtime.sources.invalidate(name)  # an earlier 401 for this name must not linger in the cache
     return secret
 
 
 def rotate_source(runtime: Runtime, name: str) -> str:
-    secret = sources.rotate_secret(runtime.sessions, name)
+    secret = sources.rotate_secret(runtime.sessions, name, box=runtime.secrets)
     runtime.sources.invalidate(name)  # the new secret works at once in this process
     return secret
 

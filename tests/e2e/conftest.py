@@ -175,7 +175,7 @@ def build_stack(mode: str, tmp_path: Path, request, *, chdb_dir: Path | None = N
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     source = "shop-" + suffix[:6]
-    secret = create_source(app.extensions["liveboard"].sessions, source)
+    secret = create_source(app.extensions["liveboard"].sessions, source, box=app.extensions["liveboard"].secrets)
     stack = Stack(mode, settings, f"http://127.0.0.1:{server.server_port}", app, source, secret,
                   store_in_process=store_in_process, clock=clock, _server=server)
     if not store_in_process:

@@ -145,7 +145,7 @@ def test_rotated_secret_both_valid_and_revoked_source_gets_401(stack):
     from configstore.sources import revoke_source, rotate_secret
 
     event = order_event(campaign=CAMPAIGN, host="H1", enterprise="E1", amount_fen=100)
-    new_secret = rotate_secret(stack.sessions, stack.source)
+    new_secret = rotate_secret(stack.sessions, stack.source, box=stack.runtime.secrets)
     body = orjson.dumps(event)
     both = sign_headers(stack.secret, body)
     both["webhook-signature"] += " " + sign_headers(new_secret, body, msg_id=both["webhook-id"],

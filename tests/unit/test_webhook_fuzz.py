@@ -97,7 +97,7 @@ def fuzz(tmp_path_factory):
                                   consumer_group="fuzz-writer", webhook_rate_limit="")  # the parser, not the limiter
     migrate_all(settings_)
     app = create_app(settings_)
-    secret = create_source(app.extensions["liveboard"].sessions, "fuzz")
+    secret = create_source(app.extensions["liveboard"].sessions, "fuzz", box=app.extensions["liveboard"].secrets)
     started = time.monotonic()
     fuzz_ = Fuzz(app.test_client(), app.extensions["liveboard"], secret)
     yield fuzz_

@@ -90,6 +90,9 @@ class Settings:
     ratelimit_storage_uri: str = "liveboard+configstore://"
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
+    # Reverse proxies in front whose X-Forwarded-For is trusted for the client address (rate limits
+    # count per client): 0 when clients connect directly, 1 behind one nginx. Never more than there are.
+    proxy_hops: int = 0
     # WeChat mini-program. An empty appid switches login, wxa codes and pushes off.
     wechat_appid: str = ""
     wechat_secret: str = ""

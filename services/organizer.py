@@ -14,7 +14,7 @@ from analytics.unattributed import (
 )
 from configstore import registry, sources
 from configstore.errors import ConfigError
-from configstore.participants_import import ImportReport, import_participants, read_rows
+from configstore.participants_import import ImportReport, ImportTooLarge, import_participants, read_rows
 from eventlog.base import EventLogUnavailable
 from services.runtime import Runtime
 
@@ -34,6 +34,8 @@ def unattributed(runtime: Runtime, campaign: str | None = None) -> list[Unattrib
 def import_file(runtime: Runtime, filename: str, content: bytes) -> ImportReport:
     try:
         rows = read_rows(filename, content)
+    except ImportTooLarge as exc:
+        raise ConfigError(exc.code, str(exc)) from None
     except ValueError as exc:
         raise ConfigError("unsupported_file", str(exc)) from None
     except Exception:  # a corrupt workbook, a CSV that is not UTF-8, ...

@@ -562,6 +562,7 @@ class WebhookAccepted(Schema):
     rejected = _int()
     event_ids = fields.List(fields.String(), metadata={"description": "单个事件时：接受的 event_id"})
     results = fields.List(fields.Nested(WebhookItem), metadata={"description": "批量时：逐条结果"})
+    replayed = fields.Boolean(metadata={"description": "同一 webhook-id 与请求体的重放：按首次的结果回答，未再次写入"})
 
 
 class Health(Schema):

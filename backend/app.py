@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.auth import init_auth
 from backend.errors import register_error_handlers
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     app = Flask(__name__)
     runtime = runtime or Runtime.build(settings)
+    if settings.proxy_hops:  # the client address rate limits count by: from the trusted proxies' header
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
     app.config.update(
         MAX_CONTENT_LENGTH=settings.webhook_max_body_bytes + 64 * 1024,  # hard cap; the handler says 413 first
         JSON_AS_ASCII=False,

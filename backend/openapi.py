@@ -93,9 +93,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "事件推送", S.WebhookAccepted, status=202, body=_EVENTS, errors=WEBHOOK_ERRORS,
              params=tuple({"in": "header", "name": name, "required": True, "schema": {"type": "string"},
                            "description": description} for name, description in (
-                 ("webhook-id", "消息 id（重放同一消息是安全的：事件按 event_id 幂等）"),
-                 ("webhook-timestamp", "Unix 时间戳（秒），与服务器时间相差不得超过 5 分钟"),
-                 ("webhook-signature", "v1,<base64 HMAC-SHA256(id.timestamp.body)>，可空格分隔多个（轮换密钥）")))),
+                 ("webhook-id", "消息 id（重放同一消息是安全的：5 分钟内同一 id 与请求体按首次结果回答 202，"
+                                "带 replayed: true，不再写入；事件按 event_id 幂等）"),
+                 ("webhook-timestamp", "Unix 时间戳（整数秒，仅限 ASCII 数字），与服务器时间相差不得超过 5 分钟"),
+                 ("webhook-signature", "v1,<base64 HMAC-SHA256(id.timestamp.body)>，可空格分隔多个（轮换密钥）；"
+                                       "格式不对的条目被跳过")))),
     Endpoint("GET", "/v1/campaigns", "public_campaigns", "进行中、已封榜和已结束的活动", _PUBLIC, S.CampaignList),
     Endpoint("GET", "/v1/campaigns/{slug}/boards", "public_boards", "主播榜和企业榜（前十）", _PUBLIC,
              (S.Boards, S.PeriodBoards), params=(_PERIOD, _KEY), conditional=True,

@@ -10,6 +10,7 @@ import orjson
 
 from configstore import registry
 from configstore.participants_import import import_participants
+from configstore.secretbox import SecretBox
 from configstore.sources import create_source
 from liveboard.demo_data import (
     COUNTIES,
@@ -18,6 +19,7 @@ from liveboard.demo_data import (
     participants,
     participants_rows,
 )
+from settings import Settings
 
 PROBE_HOST_ID = "HPROBE"
 PROBE_ACCOUNT = ("douyin", "probe-0001")
@@ -42,8 +44,9 @@ def setup_campaign(sessions, slug: str, *, days_back: int = 13, days_ahead: int 
     return {"campaign": campaign, "hosts": hosts, "enterprises": enterprises}
 
 
-def ensure_source(sessions, name: str) -> str:
-    return create_source(sessions, name, "benchmark load")
+def ensure_source(sessions, name: str, settings: Settings) -> str:
+    """A new source; its secret sealed with the deployment's keys (those `settings` name)."""
+    return create_source(sessions, name, "benchmark load", box=SecretBox(settings.with_secret_key().secrets_key))
 
 
 class EventFactory:

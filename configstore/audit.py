@@ -41,6 +41,8 @@ AUDITED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "award_reviews": (frozenset(), frozenset()),
     "station_scores": (frozenset(), frozenset()),
     "region_targets": (frozenset(), frozenset()),
+    "host_bind_codes": (frozenset({"code_hash"}), frozenset()),
+    "host_bindings": (frozenset(), frozenset()),
 }
 
 
@@ -140,6 +142,17 @@ def _updated(_mapper, connection, target) -> None:
 def _deleted(_mapper, connection, target) -> None:
     if _audited(target):
         _write(connection, "delete", target, _states(target)[0], None)
+
+
+def record(session: Session, action: str, table: str, target_id: str, before: dict[str, Any] | None,
+           after: dict[str, Any] | None) -> None:
+    """An entry for a change made by an SQL statement rather than through the ORM (no mapper event
+    sees those), written in the caller's transaction like the others."""
+    if table not in AUDITED:
+        raise ValueError(f"{table} is not an audited table")
+    session.execute(insert(AuditEntry.__table__).values(
+        at=datetime.now(timezone.utc), actor=_actor.get(), action=action, target_type=table, target_id=target_id,
+        before=_json(before), after=_json(after)))
 
 
 def list_entries(factory: sessionmaker[Session], *, limit: int = 100, before_id: int | None = None,

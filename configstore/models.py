@@ -45,14 +45,15 @@ class WebhookSource(Base):
 class WebhookSecret(Base):
     """A signing secret. At most two are active per source, so a sender can rotate without downtime.
 
-    The secret itself must be kept (HMAC needs it); it is shown to people only once.
+    The secret itself must be kept (HMAC needs it); it is shown to people only once and stored
+    sealed (configstore.secretbox: "fernet:" + a Fernet token of the whsec_ text).
     """
 
     __tablename__ = "webhook_secrets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("webhook_sources.id", ondelete="CASCADE"), index=True)
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     source: Mapped[WebhookSource] = relationship(back_populates="secrets")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from eventlog.base import Consumed, EventLogUnavailable, Record, highest_per_partition
+from settings import make_private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 class SqliteEventLog:
     def __init__(self, path: Path, sales_topic: str, dead_letter_topic: str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_file(self.path)  # 0600 before SQLite opens it; its -wal and -shm files follow
         self.sales_topic = sales_topic
         self.dead_letter_topic = dead_letter_topic
         self._local = threading.local()

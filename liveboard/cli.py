@@ -35,12 +35,21 @@ class CliState:
         if self._sessions is None:
             from configstore.db import make_engine, make_sessionmaker
             from configstore.migrate import upgrade
+            from operations.migrations import seal_secrets
 
             settings = self.settings()
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.secure_data_dir()
             upgrade(settings.config_db_url)
+            seal_secrets(settings)
             self._sessions = make_sessionmaker(make_engine(settings.config_db_url))
         return self._sessions
+
+    @property
+    def secrets(self):
+        """Seals the secrets this command stores (the deployment's LIVEBOARD_SECRETS_KEY)."""
+        from configstore.secretbox import SecretBox
+
+        return SecretBox(self.settings().with_secret_key().secrets_key)
 
     @property
     def store(self):
@@ -283,7 +292,7 @@ def sources_create(ctx: click.Context, name: str, description: str) -> None:
     from configstore.sources import SourceError, create_source
 
     try:
-        secret = create_source(_state(ctx).sessions, name, description)
+        secret = create_source(_state(ctx).sessions, name, description, box=_state(ctx).secrets)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"来源 {name} 已创建。签名密钥只显示这一次，请妥善保存：", err=True)
@@ -298,7 +307,7 @@ def sources_rotate(ctx: click.Context, name: str) -> None:
     from configstore.sources import SourceError, rotate_secret
 
     try:
-        secret = rotate_secret(_state(ctx).sessions, name)
+        secret = rotate_secret(_state(ctx).sessions, name, box=_state(ctx).secrets)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("新密钥（只显示这一次）：", err=True)

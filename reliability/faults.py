@@ -108,7 +108,7 @@ def run_faults(services: Services, work_dir: Path, plan: FaultPlan, echo=print) 
     slug = f"faults-{suffix}"
     described = workload.setup_campaign(sessions, slug)
     source = f"faults-{suffix}"
-    secret = workload.ensure_source(sessions, source)
+    secret = workload.ensure_source(sessions, source, settings)
     children = Children(work_dir / "logs")
     report = FaultReport()
     try:

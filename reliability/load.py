@@ -96,7 +96,7 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
     sessions = make_sessionmaker(make_engine(settings.config_db_url))
     slug = f"load-{suffix}"
     described = workload.setup_campaign(sessions, slug)
-    secret = workload.ensure_source(sessions, "load")
+    secret = workload.ensure_source(sessions, "load", settings)
     children = Children(work_dir / "logs")
     report = LoadReport(max_growth=plan.max_growth)
     try:

@@ -14,7 +14,7 @@ from analytics.unattributed import (
 )
 from configstore import registry, sources
 from configstore.errors import ConfigError
-from configstore.participants_import import ImportReport, import_participants, read_rows
+from configstore.participants_import import ImportReport, ImportTooLarge, import_participants, read_rows
 from eventlog.base import EventLogUnavailable
 from services.runtime import Runtime
 
@@ -34,6 +34,8 @@ def unattributed(runtime: Runtime, campaign: str | None = None) -> list[Unattrib
 def import_file(runtime: Runtime, filename: str, content: bytes) -> ImportReport:
     try:
         rows = read_rows(filename, content)
+    except ImportTooLarge as exc:
+        raise ConfigError(exc.code, str(exc)) from None
     except ValueError as exc:
         raise ConfigError("unsupported_file", str(exc)) from None
     except Exception:  # a corrupt workbook, a CSV that is not UTF-8, ...
@@ -48,13 +50,13 @@ def report_dict(report: ImportReport) -> dict:
 
 
 def create_source(runtime: Runtime, name: str, description: str = "") -> str:
-    secret = sources.create_source(runtime.sessions, name, description)
+    secret = sources.create_source(runtime.sessions, name, description, box=runtime.secrets)
     runtime.sources.invalidate(name)  # an earlier 401 for this name must not linger in the cache
     return secret
 
 
 def rotate_source(runtime: Runtime, name: str) -> str:
-    secret = sources.rotate_secret(runtime.sessions, name)
+    secret = sources.rotate_secret(runtime.sessions, name, box=runtime.secrets)
     runtime.sources.invalidate(name)  # the new secret works at once in this process
     return secret
 

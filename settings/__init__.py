@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import stat
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -29,6 +30,31 @@ def _parse(f, raw: str):
     if kind.startswith("Path"):  # Path, or Path | None where "" means None
         return Path(raw) if raw else None
     return raw
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and its parents) if missing; `path` itself ends up 0700."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _owner_only(path)
+
+
+def make_private_file(path: Path) -> None:
+    """Create an empty `path` with mode 0600 if it does not exist (so a database opened on it next
+    never exists readable by others), or take group and other bits off the existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        _owner_only(path)
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+        if not stat.S_ISLNK(mode) and mode & 0o077:
+            os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except FileNotFoundError:  # removed meanwhile (an SQLite -shm file, a sibling's temp file)
+        pass
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,9 @@ class Settings:
     ratelimit_storage_uri: str = "liveboard+configstore://"
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
+    # Reverse proxies in front whose X-Forwarded-For is trusted for the client address (rate limits
+    # count per client): 0 when clients connect directly, 1 behind one nginx. Never more than there are.
+    proxy_hops: int = 0
     # WeChat mini-program. An empty appid switches login, wxa codes and pushes off.
     wechat_appid: str = ""
     wechat_secret: str = ""
@@ -123,7 +152,7 @@ class Settings:
 
     def _generated(self, name: str, make) -> str:
         path = self.data_dir / name
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.data_dir)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -137,6 +166,21 @@ class Settings:
                 return key
             time.sleep(0.01)
         raise RuntimeError(f"{path} is empty; delete it or set LIVEBOARD_{name.upper()}")
+
+    def secure_data_dir(self) -> None:
+        """The data dir and what it holds readable by this OS user only: the dir (and the chDB dir)
+        0700, the files in it 0600; SQLite files about to be created are made 0600 first (SQLite
+        gives its -wal and -shm files the database's mode). Idempotent; every start runs it, so a
+        data dir made by an older version is tightened too."""
+        make_private_dir(self.data_dir)
+        for entry in self.data_dir.iterdir():
+            _owner_only(entry)
+        if self.event_log == "sqlite":
+            make_private_file(self.event_log_path)
+        if not self.database_url:
+            make_private_file(self.data_dir / "config.sqlite3")
+        if self.store == "chdb":
+            make_private_dir(self.chdb_path)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -81,7 +81,8 @@ def test_concurrent_batches_of_the_longest_ids_are_all_stored(stack):
 
 def test_sources_speak_only_for_themselves_and_refunds_follow_their_order(stack):
     _setup(stack)
-    shop_b = create_source(stack.sessions, "shop-b", platforms=["douyin"], enterprises=["E9"])
+    shop_b = create_source(stack.sessions, "shop-b", box=stack.runtime.secrets, platforms=["douyin"],
+                           enterprises=["E9"])
     b = WebhookSender(stack.base_url, "shop-b", shop_b)
     a = stack.sender
 

@@ -104,7 +104,7 @@ def _seed(app, settings_: Settings, client) -> tuple[str, str, int, str]:
             s.add(Host(id=f"H{i:02d}", name=f"主播{i:02d}", county="433101"))
         for i in range(1, 4):
             s.add(Enterprise(id=f"E{i:02d}", name=f"企业{i:02d}", county="433122"))
-    secret = create_source(sessions, SOURCE)
+    secret = create_source(sessions, SOURCE, box=runtime.secrets)
     events = [order_event(campaign=SLUG, host=f"H{i % 5 + 1:02d}", enterprise=f"E{i % 3 + 1:02d}",
                           amount_fen=1000 * (i + 1), buyer=f"b{i}") for i in range(15)]
     body = json.dumps({"events": events}).encode()

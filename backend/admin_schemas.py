@@ -106,9 +106,12 @@ MAX_INT = 2**63 - 1  # the config store's integer columns are 64-bit (SQLite INT
 
 
 def _read(parse, value: Any, hint: str) -> Any:
-    """`parse` (services.tolerant_input) on text; its Chinese message as the field's error."""
+    """`parse` (services.tolerant_input) on text; its Chinese message as the field's error. An empty
+    field (a form's blank input) is a missing one."""
     if not isinstance(value, str):
         raise ValidationError(hint)
+    if not value.strip():
+        raise ValidationError(_MESSAGES_ZH["Missing data for required field."])
     try:
         return parse(value)
     except tolerant.InputError as exc:

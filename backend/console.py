@@ -304,6 +304,7 @@ def campaign_new():
     errors = FormErrors()
     if request.method == "POST":
         data = {"slug": request.form.get("slug", "").strip(), **_campaign_form()}
+        data = {k: v for k, v in data.items() if v != ""}  # a blank input on a new campaign: not given yet
         created = _check_boards(data, errors) and _attempt(
             lambda: registry.create_campaign(current_runtime().sessions, **S.load(S.CampaignCreate, data)),
             "活动已创建（草稿）。确认无误后点击“启用活动”。", errors)
@@ -559,7 +560,8 @@ def reattribute():
 
 def _reattribute(data: dict) -> dict:
     loaded = S.load(S.Reattribute, data)
-    registry.register_account(current_runtime().sessions, **loaded)
+    registry.register_account(current_runtime().sessions, loaded["board"], loaded["platform"], loaded["account"],
+                              loaded["participant_id"])
     return loaded
 
 

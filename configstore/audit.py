@@ -222,6 +222,10 @@ def _beijing(value: str) -> str | None:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def display_value(table: str, column: str, value: Any) -> str:
     """One stored value as people read it."""
     if value is None or value == "" or value == []:
@@ -239,9 +243,9 @@ def display_value(table: str, column: str, value: Any) -> str:
         return _STATE_NAMES_ZH.get(value, str(value))
     names = _VALUE_NAMES_ZH.get(column)
     if isinstance(value, list):
-        return "、".join((names or {}).get(v, str(v)) for v in value)
+        return _shorten("、".join(display_value(table, column, v) for v in value))
     if isinstance(value, dict):
-        return "；".join(f"{COLUMN_NAMES_ZH.get(k, k)}：{display_value(table, k, v)}" for k, v in value.items())
+        return _shorten("；".join(f"{COLUMN_NAMES_ZH.get(k, k)}：{display_value(table, k, v)}" for k, v in value.items()))
     if isinstance(value, str) and names and value in names:
         return f"{names[value]}" if column != "county" else f"{names[value]}（{value}）"
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:

@@ -115,7 +115,7 @@ def ingestion_health(runtime: Runtime) -> dict:
 _PARTICIPANT_HEADERS = {"县市": "county", "县市名称": "county", "所在县市": "county", "区县": "county",
                         "账号": "accounts", "平台与账号": "accounts", "信用代码": "credit_code",
                         "是否依法纳税": "tax_compliant", "纳税": "tax_compliant", "企业编号": "enterprises"}
-_TARGET_HEADERS = {"区划": "county", "区划名称": "county", "县市": "county", "年度目标（元）": "年度目标(元)",
+_TARGET_HEADERS = {"年度目标（元）": "年度目标(元)",
                    "目标（元）": "年度目标(元)", "目标(元)": "年度目标(元)", "年度目标(万元)": "target_wan",
                    "年度目标（万元）": "target_wan"}
 
@@ -196,11 +196,12 @@ def normalise_target_rows(sessions, rows: list[dict[str, str]]) -> list[dict[str
     cleaned = []
     for raw in rows:
         row = _header(raw, _TARGET_HEADERS)
-        code = tolerant.normalise_code(row.get("county") or row.get("region_code") or "")
+        named = next((row[k] for k in ("区划名称", "区划", "县市") if (row.get(k) or "").strip()), "")
+        code = tolerant.normalise_code(row.get("county") or row.get("region_code") or named)
         if code and not code.isdigit():
-            named = by_name.get(code, [])
+            matches = by_name.get(code, [])
             try:
-                code = named[0] if len(named) == 1 else tolerant.parse_county(code)
+                code = matches[0] if len(matches) == 1 else tolerant.parse_county(code)
             except tolerant.InputError:
                 pass  # left as written: the importer says the code does not exist
         if code:

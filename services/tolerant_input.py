@@ -23,7 +23,6 @@ import re
 import unicodedata
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-
 from typing import Any
 
 from domain.boards import PLATFORM_NAMES_ZH, PLATFORMS

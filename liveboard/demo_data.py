@@ -61,8 +61,13 @@ _SURNAMES = "向彭田龙石吴杨张麻滕王李刘黄唐符梁瞿宋覃粟隆�
 _GIVEN = ["秀英", "春花", "建国", "翠翠", "金凤", "桂香", "晓燕", "文军", "明亮", "海燕", "丽萍", "志强", "红梅",
           "玉兰", "德胜", "小芳", "云霞", "家豪", "思琪", "雨桐", "俊杰", "兰英", "光明", "永红", "凤英", "学文",
           "秋菊", "春燕", "阿妹", "满妹", "二妹", "小龙", "清平", "安琪"]
-_HANDLE_PLACES = ["湘西", "苗家", "土家", "边城", "凤凰", "古丈", "保靖", "龙山", "永顺", "泸溪", "十八洞", "吕洞山"]
-_HANDLE_ROLES = ["阿妹", "幺妹", "茶姐", "果哥", "腊肉哥", "百合姐", "小龙", "阿哥", "二姐", "三妹", "橘子哥", "茶妹"]
+_HANDLE_PLACES = ["湘西", "苗家", "土家"]  # or the host's own county or town
+_HANDLE_ROLES = ["阿妹", "幺妹", "小龙", "阿哥", "二姐", "三妹"]
+_PRODUCT_ROLES = {  # what a host is called after what the county sells
+    "433101": ["蛋哥", "桃妹"], "433122": ["橘子哥", "椪柑妹"], "433123": ["猕猴桃哥", "腊肉哥"],
+    "433124": ["腊肉哥", "土鸡蛋姐"], "433125": ["茶姐", "黄金茶妹"], "433126": ["茶妹", "毛尖姐"],
+    "433127": ["果哥", "猕猴桃妹"], "433130": ["百合姐", "百合哥"],
+}
 HANDLE_SHARE = 0.3  # hosts known by a livestream handle rather than their name
 MAX_ENTERPRISE_NAME = 15  # characters: what a board row shows without cutting
 
@@ -84,10 +89,12 @@ class DemoEnterprise:
     credit_code: str
 
 
-def _host_name(rng: random.Random, used: set[str]) -> str:
+def _host_name(rng: random.Random, county: str, used: set[str]) -> str:
+    places = _HANDLE_PLACES + [COUNTIES[county][:-1]] + _PLACES[county][:3]
+    roles = _HANDLE_ROLES + _PRODUCT_ROLES[county] * 2
     while True:
         if rng.random() < HANDLE_SHARE:
-            name = f"{rng.choice(_HANDLE_PLACES)}{rng.choice(_HANDLE_ROLES)}"
+            name = f"{rng.choice(places)}{rng.choice(roles)}"
         else:
             name = f"{rng.choice(_SURNAMES)}{rng.choice(_GIVEN)}"
         if name not in used:  # ~1,200 names to draw 100 from: a handful of redraws at most
@@ -97,7 +104,7 @@ def _host_name(rng: random.Random, used: set[str]) -> str:
 
 def _enterprise_name(rng: random.Random, county: str, used: set[str]) -> str:
     county_name = COUNTIES[county]
-    forms, weights = zip(*_FORMS)
+    forms, weights = zip(*_FORMS, strict=False)
     while True:
         trade = rng.choice(_TRADES[county])
         form = rng.choices(forms, weights)[0]
@@ -128,7 +135,7 @@ def participants(seed: int = 2020, hosts: int = 100, enterprises: int = 128) -> 
     for i in range(hosts):
         county = codes[i % len(codes)]
         platform = PLATFORMS[i % len(PLATFORMS)]
-        host_list.append(DemoHost(f"H{i + 1:03d}", _host_name(rng, used), county, platform,
+        host_list.append(DemoHost(f"H{i + 1:03d}", _host_name(rng, county, used), county, platform,
                                   f"{platform[:2]}{100000 + i}"))
     enterprise_list, used = [], set()
     for i in range(enterprises):

@@ -224,7 +224,7 @@
       xAxis: {
         type: "value", splitNumber: screenMode ? 4 : (small ? 3 : 5),
         axisLabel: { color: ink, fontSize: font - 2, hideOverlap: true,
-                     formatter: function (v) { return separated(Math.round(v / 1e6)); } },
+                     formatter: function (v) { return separated(Math.round(v / 1e4) / 100); } },
         splitLine: { lineStyle: { color: faint } }
       },
       yAxis: {

@@ -120,6 +120,16 @@ def test_the_board_page_on_a_phone(ui):
     assert "万元" in text(ui.driver, "board-hosts")  # amounts in 万元 so the names keep their room
 
 
+def test_the_campaign_list(ui):
+    for width, height in ((1920, 1080), (390, 844)):
+        ui.size(width, height)
+        ui.open("/")
+        assert ui.driver.find_elements(By.CSS_SELECTOR, f"#campaigns a[href='/boards/{SLUG}?screen=1']")
+        found = ui.problems()
+        ui.shot(f"index-{width}x{height}", full=True)
+        assert not found, "\n".join(found)
+
+
 def test_today_switches_the_totals_and_the_chart_with_the_tables(ui):
     ui.size(1920, 1080)
     ui.open(f"/boards/{SLUG}?screen=1", board=True)

@@ -45,6 +45,11 @@ def set_value(driver, element_id: str, value: str) -> None:
     driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.ID, element_id), value)
 
 
+def shown(driver, element_id: str):
+    """The element once the page that has it is there (a submit navigates)."""
+    return WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.ID, element_id)))
+
+
 def test_a_refused_form_marks_its_fields_in_chinese(ui):
     ui.login()
     ui.size(*SIZE)
@@ -52,6 +57,7 @@ def test_a_refused_form_marks_its_fields_in_chinese(ui):
     driver = ui.driver
     driver.find_element(By.ID, "slug").send_keys("Qcqh 2027")
     driver.find_element(By.ID, "campaign-save").click()
+    shown(driver, "err-first_day")
     errors = {e.get_attribute("id"): e.text for e in driver.find_elements(By.CSS_SELECTOR, ".field-error")}
     assert set(errors) == {"err-name", "err-first_day", "err-last_day"}, errors
     assert errors["err-first_day"] == "缺少必填字段"  # (the ⚠ is drawn by CSS)
@@ -66,13 +72,13 @@ def test_a_refused_form_marks_its_fields_in_chinese(ui):
     set_value(driver, "first_day", "2027-06-01")
     set_value(driver, "last_day", "2027-06-30")
     driver.find_element(By.ID, "campaign-save").click()
-    assert "活动代码只能包含小写字母" in driver.find_element(By.ID, "err-slug").text
+    assert "活动代码只能包含小写字母" in shown(driver, "err-slug").text
     driver.find_element(By.ID, "slug").clear()
     driver.find_element(By.ID, "slug").send_keys("qcqh-2027")
     set_value(driver, "first_day", "2027-06-30")
     set_value(driver, "last_day", "2027-06-01")
     driver.find_element(By.ID, "campaign-save").click()
-    assert "结束日期不能早于开始日期" in driver.find_element(By.ID, "err-last_day").text
+    assert "结束日期不能早于开始日期" in shown(driver, "err-last_day").text
 
 
 def test_forms_read_dates_counties_and_platforms_as_people_write_them(ui):
@@ -146,11 +152,12 @@ def test_lists_search_and_page(ui):
     ui.open("/console/participants")
     assert ui.driver.find_element(By.CSS_SELECTOR, ".pager").text.startswith("共 10")  # 100 + hosts
     ui.driver.find_element(By.CSS_SELECTOR, ".pager a[rel=next]").click()
+    WebDriverWait(ui.driver, 20).until(lambda d: "page=2" in d.current_url)
     assert ui.driver.find_element(By.CSS_SELECTOR, "#participants tbody tr td").text == "H021"
     ui.open("/console/audit")
     assert len(ui.driver.find_elements(By.CSS_SELECTOR, "#audit tbody tr")) == 30
     ui.driver.find_element(By.CSS_SELECTOR, ".pager a[rel=next]").click()
-    assert "page=2" in ui.driver.current_url
+    WebDriverWait(ui.driver, 20).until(lambda d: "page=2" in d.current_url)
 
 
 def test_irreversible_actions_ask_first(ui):
@@ -163,7 +170,7 @@ def test_irreversible_actions_ask_first(ui):
         assert form.get_attribute("data-confirm"), f"{button} acts without asking"
     driver.execute_script("window.confirm = function (q) { window.__asked = q; return false; };")
     driver.find_element(By.ID, "to-closed").click()
-    assert "不能再修改" in driver.execute_script("return window.__asked")
+    assert "不能再修改" in driver.execute_script("return window.__asked")  # asked, declined: no navigation
     assert registry.get_campaign(ui.stack.sessions, SLUG).status == "active"  # declined: nothing happened
     driver.find_element(By.ID, "dq-id").send_keys("H002")
     driver.find_element(By.ID, "dq-reason").send_keys("同一买家短时间内集中下单，经核实取消资格")
@@ -179,7 +186,7 @@ def test_binding_codes_per_host_with_the_mini_program_code_and_an_export(ui):
     ui.open("/console/bindings?q=H005")
     driver = ui.driver
     driver.find_element(By.ID, "issue-H005").click()
-    code = WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.ID, "bind-code"))).text
+    code = shown(driver, "bind-code").text
     assert CODE.match(code), code
     assert BEIJING.match(driver.find_element(By.ID, "bind-expires").text)
     WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "wxacode").get_attribute("data-drawn") == "1")

@@ -152,8 +152,7 @@ def _attempt(action: Callable[[], Any], success: str | None = None, errors: Form
             errors.update(messages)
             flash(f"请修改标出的项：{'、'.join(S.field_name(k) for k in messages)}", "error")
         else:
-            flash(f"{exc.message.split('：', 1)[0]}：{S.describe_errors(exc.details)}" if messages else exc.message,
-                  "error")
+            flash(exc.message, "error")  # the schemas' messages already name the fields in Chinese
         return None
     except ConfigError as exc:
         field = CONFIG_ERROR_FIELDS.get(exc.code)

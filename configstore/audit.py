@@ -173,7 +173,7 @@ TABLE_NAMES_ZH = {
     "award_reviews": "评审记录", "station_scores": "服务站评分", "region_targets": "年度目标",
 }
 COLUMN_NAMES_ZH = {
-    "id": "编号", "slug": "活动代码", "name": "名称", "starts_at": "开始时间", "ends_at": "结束时间（不含）",
+    "id": "编号", "slug": "活动代码", "name": "名称", "starts_at": "开始日期", "ends_at": "结束日期",
     "status": "状态", "freeze_at": "封榜时间", "boards": "展示的榜单", "created_at": "创建时间", "county": "县市",
     "host_id": "主播", "enterprise_id": "企业", "platform": "平台", "account_id": "账号",
     "credit_code": "统一社会信用代码", "tax_compliant": "依法纳税", "campaign_slug": "活动", "kind": "类型",
@@ -222,6 +222,15 @@ def _beijing(value: str) -> str | None:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def _campaign_day(value: str, *, last: bool) -> str:
+    """A campaign runs whole Beijing days: its start is the first day, its (exclusive) end the day after the last."""
+    try:
+        moment = datetime.fromisoformat(value).astimezone(SHANGHAI)
+    except ValueError:
+        return value
+    return (moment - timedelta(seconds=1) if last else moment).date().isoformat()
+
+
 def _shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -234,6 +243,8 @@ def display_value(table: str, column: str, value: Any) -> str:
         return "是" if value else "否"
     if isinstance(value, str) and value.startswith("sha256:") and column in AUDITED.get(table, (frozenset(),))[0]:
         return HIDDEN_VALUE
+    if table == "campaigns" and column in ("starts_at", "ends_at") and isinstance(value, str):
+        return _campaign_day(value, last=column == "ends_at")
     if column.endswith("_fen") and isinstance(value, int):
         whole, fen = divmod(abs(value), 100)
         return f"{'-' if value < 0 else ''}{whole:,}.{fen:02d} 元"

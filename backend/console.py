@@ -12,11 +12,13 @@ import base64
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
+from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from analytics.base import StoreRejected, StoreUnavailable
 from backend import admin_schemas as S
 from backend.auth import console_auth, csrf, log_in, log_out, login_limits
 from backend.pages import organizer_name
@@ -30,6 +32,7 @@ from domain.periods import local_day
 from domain.regions import XIANGXI_COUNTIES
 from services import organizer
 from services import tolerant_input as tolerant
+from services.awards import target_progress
 from services.errors import ApiError
 from services.runtime import current_runtime
 
@@ -429,8 +432,6 @@ def _file(content: bytes, filename: str, mimetype: str, filename_zh: str | None 
     response = Response(content, mimetype=mimetype)
     disposition = f"attachment; filename={filename}"
     if filename_zh:
-        from urllib.parse import quote
-
         disposition += f"; filename*=UTF-8''{quote(filename_zh)}"
     response.headers["Content-Disposition"] = disposition
     return response
@@ -704,12 +705,9 @@ def targets_import():
                     error["field_name"] = S.field_name(error["field"])
             else:
                 status = 400
-    from services.awards import target_progress
-
-    progress = None
     try:
         progress = target_progress(runtime.sessions, runtime.store, year=year)
-    except Exception:  # the analytics store may be down: the upload still works
+    except (StoreUnavailable, StoreRejected):  # the analytics store is down: the upload still works
         progress = None
     regions = [r for r in (progress or {}).get("regions", []) if r["annual_target_fen"]]
     return render_template("console/targets_import.html", year=year, year_text=year_text, errors=errors,

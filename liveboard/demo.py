@@ -69,6 +69,9 @@ def seed_and_post(settings: Settings, base_url: str, orders: int, echo=click.ech
     events = sales_stream(hosts, enterprises, campaign=CAMPAIGN_SLUG, first_day=first_day, last_day=today,
                           orders=orders)
     refunds = sum(1 for e in events if e["type"] == "order.refunded")
+    launch = sum(1 for e in events if e["type"] == "order.paid" and e["occurred_at"].startswith(first_day.isoformat())
+                 and e["occurred_at"][11:16] >= "19:30")
+    echo(f"活动时间线：{first_day} 开幕，开幕当晚 19:30 起订单 {launch} 笔（全程最高峰），之后每天晚间直播为高峰")
     duplicates = events[: max(1, len(events) // 50)]  # platforms retry: ~2 % sent twice
     invalid = [dict(events[0], event_id="demo-invalid-1", amount_fen=-100),
                dict(events[1], event_id="demo-invalid-2", occurred_at="昨天下午"),

@@ -71,6 +71,7 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
     them, to list them as ineligible with the reason). Distinct buyers are merged only for the
     first `buyers_for_top` entries: it is the expensive part of the query.
     """
+    previous_ranks = previous_ranks or {}  # domain.ranking wants a mapping: no previous board, no ranks
     if first_day > last_day:
         return Board(dimension, [])
     if dimension in DIMENSIONS:

@@ -1,7 +1,7 @@
 """Analytics store seam. `open_store(settings)` picks ClickHouse server or chDB."""
 from __future__ import annotations
 
-from analytics.base import AnalyticsStore, StoreRejected, StoreUnavailable
+from analytics.base import AnalyticsStore, StoreError, StoreFailed, StoreRejected, StoreUnavailable
 
 
 def open_store(settings) -> AnalyticsStore:
@@ -14,4 +14,4 @@ def open_store(settings) -> AnalyticsStore:
     return ChdbStore(settings.chdb_path, settings.chdb_database)
 
 
-__all__ = ["AnalyticsStore", "StoreRejected", "StoreUnavailable", "open_store"]
+__all__ = ["AnalyticsStore", "StoreError", "StoreFailed", "StoreRejected", "StoreUnavailable", "open_store"]

@@ -12,12 +12,39 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Protocol, Sequence
 
 
-class StoreUnavailable(Exception):
+class StoreError(Exception):
+    """Any failure of the store; the three kinds below say what to do about it."""
+
+
+class StoreUnavailable(StoreError):
     """The store cannot be reached right now (retry later; nothing was written)."""
 
 
-class StoreRejected(Exception):
+class StoreRejected(StoreError):
     """The store refused the data itself (a bad row); retrying the same rows will not help."""
+
+
+class StoreFailed(StoreError):
+    """The store answered with an error that is neither a bad row nor an outage: a query of ours it
+    cannot run. Retried a few times, then what keeps failing is set aside with the reason."""
+
+
+# ClickHouse error codes, classified once for the server and chDB alike.
+# The data itself is wrong (a value that does not fit its column, a malformed row):
+DATA_ERROR_CODES = frozenset({6, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 130, 131})
+# The store cannot do it now (network, timeouts, memory, too many parts, read-only, starting up or
+# misconfigured: a missing database or table is never the rows' fault) - wait and retry:
+TRANSIENT_ERROR_CODES = frozenset({3, 60, 81, 159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 279, 285, 319, 394,
+                                   425, 1000})
+
+
+def classify(code: int | None, message: str) -> Exception:
+    """The seam's exception for a ClickHouse error code (None: no code in the message)."""
+    if code in DATA_ERROR_CODES:
+        return StoreRejected(message)
+    if code in TRANSIENT_ERROR_CODES:
+        return StoreUnavailable(message)
+    return StoreFailed(message)
 
 
 class AnalyticsStore(Protocol):

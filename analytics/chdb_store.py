@@ -2,12 +2,23 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from analytics.base import StoreRejected, bind
+from analytics.base import bind, classify
+
+_CODE = re.compile(r"Code: (\d+)")
+
+
+def chdb_error(exc: Exception) -> Exception:
+    """chDB raises a plain RuntimeError for everything: classify it by the code in its message, so a
+    transient failure is retried like a server outage instead of dead-lettering valid rows."""
+    message = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+    match = _CODE.search(str(exc))
+    return classify(int(match.group(1)) if match else None, message)
 
 _session_lock = threading.Lock()
 _sessions: dict[str, Any] = {}
@@ -55,7 +66,7 @@ class ChdbStore:
             try:
                 return self._session.query(text, fmt)
             except Exception as exc:  # chDB raises plain RuntimeError for every failure
-                raise StoreRejected(str(exc).splitlines()[0][:500]) from exc
+                raise chdb_error(exc) from exc
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._exec(bind(sql, params, self.database), "CSV")

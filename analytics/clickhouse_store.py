@@ -9,10 +9,7 @@ from urllib.parse import urlparse
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
-from analytics.base import StoreRejected, StoreUnavailable, epoch
-
-# Server error codes that mean "this data is wrong", not "the server is in trouble".
-_DATA_ERROR_CODES = {6, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 130, 131}
+from analytics.base import StoreError, StoreUnavailable, classify, epoch
 
 
 def _bind_server(sql: str, params: dict[str, Any] | None, database: str) -> tuple[str, dict[str, Any] | None]:
@@ -47,10 +44,10 @@ class ClickHouseStore:
         try:
             return fn(client)
         except ch_errors.ServerException as exc:
-            if exc.code in _DATA_ERROR_CODES:
-                raise StoreRejected(str(exc).splitlines()[0]) from exc
-            client.disconnect()
-            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            error = classify(exc.code, str(exc).splitlines()[0])
+            if isinstance(error, StoreUnavailable):
+                client.disconnect()
+            raise error from exc
         except (ch_errors.Error, OSError, EOFError) as exc:
             client.disconnect()
             raise StoreUnavailable(f"clickhouse: {exc!r}") from exc
@@ -75,7 +72,7 @@ class ClickHouseStore:
         try:
             self.query("SELECT 1")
             return True
-        except (StoreUnavailable, StoreRejected):
+        except StoreError:
             return False
 
     def close(self) -> None:

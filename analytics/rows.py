@@ -28,6 +28,8 @@ class SalesRow(NamedTuple):
     peak_viewers: int
     total_viewers: int
     raw: str
+    region_code: str = ""  # township (9 digits) or village (12 digits) under `county`
+    adjustment: str = ""  # '' as posted; 'capped:<posted fen>' for a refund capped at its order's rest
 
 
 COLUMNS: tuple[str, ...] = SalesRow._fields

@@ -4,19 +4,25 @@ webhook's replies and the health check.
 
 The same classes validate organizer input and, through apispec, describe every API in
 /v1/openapi.json (backend/openapi.py). Validation errors come back as ApiError 400 with
-per-field messages in Chinese.
+per-field messages in Chinese; the message names the fields in Chinese (FIELD_NAMES_ZH), the details
+keep the keys for programs.
+
+Input is read tolerantly (services/tolerant_input.py, the one place for it): dates as 2026/12/01 or
+2026年12月1日, times in Beijing time, numbers with thousands separators ("10,000"), counties by name
+("吉首市"), platforms by their Chinese names ("抖音").
 """
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from configstore.accounts import ROLES
 from configstore.places import STATION_KINDS
 from domain.boards import BOARDS
-from domain.periods import SHANGHAI
+from services import tolerant_input as tolerant
 from services.errors import ApiError
 
 _MESSAGES_ZH = {
@@ -61,6 +67,30 @@ def _translate(messages: Any) -> Any:
     return _zh(str(messages))
 
 
+FIELD_NAMES_ZH = tolerant.FIELD_NAMES_ZH
+field_name = tolerant.field_name
+
+
+def _one_line(messages: Any) -> str:
+    if isinstance(messages, list):
+        return "；".join(_one_line(m) for m in messages)
+    if isinstance(messages, dict):
+        return "；".join(f"{field_name(k)}：{_one_line(v)}" for k, v in messages.items())
+    return str(messages)
+
+
+def field_messages(details: Any) -> dict[str, str]:
+    """Per-field messages as one line each ({"first_day": "日期格式应为 YYYY-MM-DD"}), for forms."""
+    if not isinstance(details, dict):
+        return {}
+    return {str(key): _one_line(messages) for key, messages in details.items()}
+
+
+def describe_errors(details: Any) -> str:
+    """"开始日期：日期格式应为 YYYY-MM-DD；名称：缺少必填字段" (the Chinese field names, never the keys)."""
+    return "；".join(f"{field_name(key)}：{message}" for key, message in field_messages(details).items())
+
+
 def load(schema: type[Schema], data: Any) -> dict:
     """Validate `data` against `schema`; ApiError 400 with Chinese per-field messages otherwise."""
     if not isinstance(data, dict):
@@ -68,15 +98,68 @@ def load(schema: type[Schema], data: Any) -> dict:
     try:
         return schema().load(data)
     except ValidationError as exc:
-        raise ApiError(400, "validation_failed", "请求参数无效", details=_translate(exc.messages)) from None
+        details = _translate(exc.messages)
+        raise ApiError(400, "validation_failed", f"请求参数无效：{describe_errors(details)}", details=details) from None
 
 
 MAX_INT = 2**63 - 1  # the config store's integer columns are 64-bit (SQLite INTEGER, PostgreSQL BIGINT)
 
 
+def _read(parse, value: Any, hint: str) -> Any:
+    """`parse` (services.tolerant_input) on text; its Chinese message as the field's error. An empty
+    field (a form's blank input) is a missing one."""
+    if not isinstance(value, str):
+        raise ValidationError(hint)
+    if not value.strip():
+        raise ValidationError(_MESSAGES_ZH["Missing data for required field."])
+    try:
+        return parse(value)
+    except tolerant.InputError as exc:
+        raise ValidationError(exc.message) from None
+
+
+class WholeNumber(fields.Integer):
+    """An integer; text may carry thousands separators or 万 ("10,000", "1.5万")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return _read(lambda text: tolerant.parse_int(text, minimum=None), value, "应为整数")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def whole(minimum: int = 0, **kwargs) -> fields.Integer:
     """An integer from `minimum` up to what the config store can hold (larger ones are a 400, not a crash)."""
-    return fields.Integer(validate=validate.Range(min=minimum, max=MAX_INT), **kwargs)
+    return WholeNumber(validate=validate.Range(min=minimum, max=MAX_INT), **kwargs)
+
+
+_YEARS = (1900, 9998)  # what a campaign or a freeze can be: far from datetime's edges (no overflow in UTC)
+
+
+def _in_years(value: date | datetime) -> date | datetime:
+    if not _YEARS[0] <= value.year <= _YEARS[1]:
+        raise ValidationError(f"年份应在 {_YEARS[0]} 到 {_YEARS[1]} 之间")
+    return value
+
+
+class Day(fields.Date):
+    """A calendar day: 2026-12-01, 2026/12/01, 2026.12.01, 2026年12月1日, 20261201."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _in_years(_read(tolerant.parse_date, value, tolerant.DATE_HINT))
+
+
+class Moment(fields.AwareDateTime):
+    """An instant: ISO 8601 with an offset, or a date and time without one, read as Beijing time."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _in_years(_read(tolerant.parse_moment, value, "时间格式应为 YYYY-MM-DD HH:MM（北京时间）"))
+
+
+class Platform(fields.String):
+    """A platform value of the event contract, or its Chinese name ("抖音" -> douyin)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _read(tolerant.parse_platform, value, "应为字符串")
 
 
 # C0 control characters but tab, newline and carriage return: no spreadsheet export, certificate or
@@ -95,24 +178,23 @@ def _boards(**kwargs) -> fields.List:
 
 
 def _freeze_at(**kwargs) -> fields.AwareDateTime:
-    return fields.AwareDateTime(default_timezone=SHANGHAI, allow_none=True,
-                                metadata={"description": "封榜时间（无时区时按上海时间）：此后榜单不再变动"}, **kwargs)
+    return Moment(allow_none=True, metadata={"description": "封榜时间（无时区时按北京时间）：此后榜单不再变动"}, **kwargs)
 
 
 # -- input -----------------------------------------------------------------------------------
 class CampaignCreate(Schema):
     slug = text(64, required=True, metadata={"description": "活动代码（URL 中使用），小写字母、数字、连字符"})
     name = text(200, required=True, metadata={"description": "活动名称"})
-    first_day = fields.Date(required=True, metadata={"description": "开始日期（上海时间，含）"})
-    last_day = fields.Date(required=True, metadata={"description": "结束日期（上海时间，含）"})
+    first_day = Day(required=True, metadata={"description": "开始日期（北京时间，含）"})
+    last_day = Day(required=True, metadata={"description": "结束日期（北京时间，含）"})
     freeze_at = _freeze_at(load_default=None)
     boards = _boards(load_default=list(BOARDS))
 
 
 class CampaignUpdate(Schema):
     name = text(200)
-    first_day = fields.Date()
-    last_day = fields.Date()
+    first_day = Day()
+    last_day = Day()
     freeze_at = _freeze_at()
     boards = _boards()
 
@@ -135,7 +217,7 @@ class SourceCreate(Schema):
 
 class Reattribute(Schema):
     board = fields.String(required=True, validate=validate.OneOf(BOARDS))
-    platform = text(32, required=True)
+    platform = Platform(required=True, metadata={"description": "平台：douyin 等，或中文名（抖音、快手、视频号……）"})
     account = text(64, required=True, metadata={"description": "事件中填写的主播或企业值（平台账号）"})
     participant_id = text(64, required=True, metadata={"description": "归属到的已登记主播或企业编号"})
 
@@ -167,6 +249,17 @@ class StationCreate(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(tuple(STATION_KINDS)))
     region_code = text(12, required=True)
     name = text(200, required=True)
+
+    @pre_load
+    def _fold_code(self, data, **_kwargs):
+        if isinstance(data, dict) and isinstance(data.get("region_code"), str):
+            code = data["region_code"]
+            try:  # a county may be given by name; townships and villages only by code
+                code = tolerant.parse_county(code) if not tolerant.normalise_code(code).isdigit() else code
+            except tolerant.InputError:
+                pass  # left as typed: the region lookup names what is wrong
+            data = {**data, "region_code": tolerant.normalise_code(code)}
+        return data
 
 
 # -- output (documentation) --------------------------------------------------------------------
@@ -201,6 +294,9 @@ class Source(Schema):
     revoked_at = fields.DateTime(allow_none=True)
     active = fields.Boolean()
     active_secrets = fields.Integer()
+    platforms = fields.List(fields.String(), allow_none=True, metadata={"description": "可上报的平台；null 为不限"})
+    campaigns = fields.List(fields.String(), allow_none=True, metadata={"description": "可上报的活动；null 为不限"})
+    enterprises = fields.List(fields.String(), allow_none=True, metadata={"description": "可代其上报的企业；null 为不限"})
 
 
 class SourceSecret(Schema):
@@ -211,7 +307,8 @@ class SourceSecret(Schema):
 
 class ImportRowError(Schema):
     row = fields.Integer()
-    field = fields.String()
+    field = fields.String(metadata={"description": "列（英文键，例如 county）"})
+    field_name = fields.String(metadata={"description": "列的中文名，例如 县市"})
     message = fields.String()
 
 
@@ -221,6 +318,8 @@ class ImportReport(Schema):
     kept = fields.Integer()
     bad_rows = fields.Integer()
     errors = fields.List(fields.Nested(ImportRowError))
+    warnings = fields.List(fields.Nested(ImportRowError),
+                           metadata={"description": "已导入但需核对的行（例如县市不在湘西州辖区内）"})
 
 
 class UnattributedGroup(Schema):
@@ -302,8 +401,21 @@ class BoardEntry(_Totals):
     reached_at = fields.DateTime(required=True, metadata={"description": "达到当前金额的时间（并列时先到者在前）"})
 
 
+class PublicBoardEntry(Schema):
+    """A board line as anyone may see it (the board page and the mini-program show these fields)."""
+    rank = _int()
+    previous_rank = fields.Integer(required=True, allow_none=True, metadata={"description": "上次变动前的名次"})
+    movement = fields.String(required=True, validate=validate.OneOf(MOVEMENTS))
+    id = fields.String(required=True, metadata={"description": "主播或企业编号"})
+    name = fields.String(required=True)
+    net_gmv_fen = _int(metadata={"description": "净成交额（分）= 支付 − 退款"})
+    order_count = _int()
+    units = _int()
+    buyers = fields.Integer(required=True, allow_none=True, metadata={"description": "去重买家数（仅前十名）"})
+
+
 def _entries() -> fields.List:
-    return fields.List(fields.Nested(BoardEntry), required=True)
+    return fields.List(fields.Nested(PublicBoardEntry), required=True, validate=validate.Length(max=10))
 
 
 def _campaign() -> fields.Nested:
@@ -331,7 +443,9 @@ class PeriodBoards(_BothBoards):
     first_day = fields.Date(required=True)
     last_day = fields.Date(required=True)
     computed_at = fields.DateTime(required=True)
-    source = fields.String(required=True, validate=validate.OneOf(("computed",)))
+    source = fields.String(required=True, validate=validate.OneOf(("computed", "frozen")),
+                           metadata={"description": "frozen：活动已封榜，为封榜时的榜单"})
+    frozen_at = fields.DateTime(required=True, allow_none=True)
     ranked_hosts = _int()
     ranked_enterprises = _int()
 
@@ -387,9 +501,11 @@ class Breakdown(Schema):
     period_key = fields.String(required=True)
     first_day = fields.Date(required=True)
     last_day = fields.Date(required=True)
-    net_gmv_fen = _int()
+    net_gmv_fen = fields.Integer(required=True, metadata={"description": "各行之和（含净额为负的行）"})
     rows = fields.List(fields.Nested(BreakdownRow), required=True)
     computed_at = fields.DateTime(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(("computed", "frozen")))
+    frozen_at = fields.DateTime(required=True, allow_none=True)
 
 
 class PublishedDay(_BothBoards):
@@ -561,10 +677,20 @@ class WebhookAccepted(Schema):
     rejected = _int()
     event_ids = fields.List(fields.String(), metadata={"description": "单个事件时：接受的 event_id"})
     results = fields.List(fields.Nested(WebhookItem), metadata={"description": "批量时：逐条结果"})
+    replayed = fields.Boolean(metadata={"description": "同一 webhook-id 与请求体的重放：按首次的结果回答，未再次写入"})
 
 
 class Health(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(("ok",)))
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "unhealthy")))
+    problems = fields.List(fields.String(validate=validate.OneOf(("writer_down", "writer_lagging"))), required=True)
     event_log = fields.String(required=True, validate=validate.OneOf(("sqlite", "kafka")))
     store = fields.String(required=True, validate=validate.OneOf(("chdb", "clickhouse")))
+    max_writer_lag = fields.Integer(required=True)
+    components = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True,
+                             metadata={"description": "writer / scheduler / connector：status, instances, restarts, "
+                                                      "last_error, lag, last_batch_at, last_ranking_at"})
     counters = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class Live(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("ok",)))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.auth import init_auth
 from backend.errors import register_error_handlers
@@ -18,6 +19,7 @@ def _blueprints() -> list:
     from backend.awards_api import bp as awards_api
     from backend.awards_console import bp as awards_console
     from backend.console import bp as console
+    from backend.health import bp as health
     from backend.openapi import bp as api_docs
     from backend.pages import bp as pages
     from backend.webhooks import bp as webhooks
@@ -30,7 +32,7 @@ def _blueprints() -> list:
     from miniprogram_api.periods import bp as periods
 
     return [webhooks, boards, periods, mp_session, mp_bind, mp_me, mp_subscriptions, mp_admin,
-            admin_api, awards_api, api_docs, console, awards_console, pages]
+            admin_api, awards_api, api_docs, console, awards_console, pages, health]
 
 
 # Pages load only their own scripts, styles and data (ECharts is vendored under /static; no inline
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     app = Flask(__name__)
     runtime = runtime or Runtime.build(settings)
+    if settings.proxy_hops:  # the client address rate limits count by: from the trusted proxies' header
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
     app.config.update(
         MAX_CONTENT_LENGTH=settings.webhook_max_body_bytes + 64 * 1024,  # hard cap; the handler says 413 first
         JSON_AS_ASCII=False,
@@ -81,12 +85,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
-
-    @app.get("/healthz")
-    def healthz():
-        runtime_ = app.extensions["liveboard"]
-        return jsonify({"status": "ok", "event_log": runtime_.settings.event_log,
-                        "store": runtime_.settings.store, "counters": runtime_.metrics.snapshot()})
 
     app.after_request(_security_headers)
     for name in REQUEST_LOGGERS:  # addFilter ignores a filter it already has: one per logger per process

@@ -7,24 +7,33 @@
   check is off), so the webhook endpoint, the mini-program API and the bearer-token admin API,
   which carry no ambient credential, are never asked for a token.
 - API: `Authorization: Bearer lbt_...` on /v1/admin; no session cookie is accepted there.
-- Login attempts: Flask-Limiter; failed attempts count, per IP and per user name.
-- Webhooks: Flask-Limiter, per source and client IP (LIVEBOARD_WEBHOOK_RATE_LIMIT); a 429 is a JSON
-  error with Retry-After, and nothing of a refused request reaches the event log.
+- Login attempts: every POST is counted, atomically, before the password is looked at: per client
+  IP, per (user name, client IP), and per user name much higher; a successful login gives its
+  count back. So concurrent guesses cannot pass the limit, and one client's flood does not lock
+  the user out from anywhere else (only the user-wide limit, far above, is shared).
+- Webhooks: Flask-Limiter, per active source and client IP (LIVEBOARD_WEBHOOK_RATE_LIMIT), and one
+  bucket per client IP for every other possible source name (UNKNOWN_SOURCE_LIMIT); names that
+  cannot be a source are refused by the view before any counter exists. A 429 is a JSON error
+  with Retry-After, and nothing of a refused request reaches the event log.
 Counters live in the config store by default (configstore/ratelimit.py), so every process counts
 against the same limit.
 """
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from datetime import timedelta
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, g, make_response, redirect, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from limits import RateLimitItem
+from limits import parse as parse_limit
+from werkzeug.exceptions import TooManyRequests
 
 from backend.errors import error_response
 from configstore import (
@@ -34,9 +43,11 @@ from configstore import (
 from configstore.accounts import UserInfo
 from configstore.audit import acting_as
 from configstore.errors import ConfigError
+from configstore.sources import valid_name as valid_source_name
 from services.errors import ApiError
 from services.runtime import current_runtime
 
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # The storage comes from Settings.ratelimit_storage_uri at init_app (config store by default).
@@ -52,16 +63,21 @@ COUNTY_AWARE = frozenset({
     "awards_api.get_application", "awards_api.upload_application_file", "awards_api.download_application_file",
     "awards_api.record_application_step", "awards_api.get_enterprise_awards", "awards_api.set_tax_status",
     "awards_api.import_regions",
-    "console.dashboard", "console.participants", "console.participants_import", "console.places_page",
+    "console.participants", "console.participants_import", "console.places_page",
     "awards_console.catalogue", "awards_console.applications", "awards_console.application_new",
     "awards_console.application_detail", "awards_console.application_file", "awards_console.application_upload",
     "awards_console.application_step", "awards_console.enterprise", "awards_console.enterprise_tax",
     "awards_console.regions", "awards_console.regions_import",
 })
 COUNTY_FORBIDDEN_ZH = "县市账号只能办理本县市的主播、企业、服务站点和奖补申报；此操作由州级账号办理"
+COUNTY_START_PAGE = "awards_console.applications"  # where a county user lands instead of the overview
 
-LOGIN_LIMIT_PER_IP = "20 per minute"
-LOGIN_LIMIT_PER_USER = "5 per minute"
+# Login attempts, each counted before the password check (a success is given back).
+LOGIN_LIMIT_PER_CLIENT = "20 per minute"  # every user name from one client IP
+LOGIN_LIMIT_PER_USER_CLIENT = "5 per minute"  # one user name from one client IP
+LOGIN_LIMIT_PER_USER = "100 per hour"  # one user name from anywhere: far above, so no one client locks it
+# Webhooks naming no active source (valid names only): one bucket per client IP, whatever the name.
+UNKNOWN_SOURCE_LIMIT = "120 per minute"
 FORBIDDEN_ZH = "当前角色无权执行此操作"
 
 
@@ -134,16 +150,38 @@ def _webhook_limit() -> str:
     return current_runtime().settings.webhook_rate_limit
 
 
+def _webhook_source() -> str | None:
+    """The active source this webhook request names (None for any other name); once per request."""
+    if "webhook_source" not in g:
+        name = (request.view_args or {}).get("source_name")
+        g.webhook_source = name if current_runtime().sources.get(name) is not None else None
+    return g.webhook_source
+
+
+def _webhook_exempt() -> bool:
+    if not valid_source_name((request.view_args or {}).get("source_name")):
+        return True  # the view refuses it before anything is counted or cached
+    return _webhook_source() is not None and not _webhook_limit()
+
+
+def _webhook_limit_value() -> str:
+    return (_webhook_limit() or "1 per second") if _webhook_source() is not None else UNKNOWN_SOURCE_LIMIT
+
+
+def _webhook_key() -> str:
+    """Keys only unauthenticated callers cannot multiply: a known source's name, and the client."""
+    source = _webhook_source()
+    return f"webhook:{source}:{get_remote_address()}" if source else f"webhook-unknown:{get_remote_address()}"
+
+
 def _limit_webhooks() -> None:
-    """Per source and client IP. The limiter is one per process (as the decorators need), so this
-    registers once, and the limit itself is read from the serving app's settings per request."""
+    """The limiter is one per process (as the decorators need), so this registers once, and the
+    limit itself is read from the serving app's settings per request."""
     from backend.webhooks import bp as webhooks
 
     if getattr(webhooks, "_liveboard_rate_limited", False):
         return
-    limiter.limit(lambda: _webhook_limit() or "1 per second",
-                  key_func=lambda: f"webhook:{(request.view_args or {}).get('source_name')}:{get_remote_address()}",
-                  exempt_when=lambda: not _webhook_limit())(webhooks)
+    limiter.limit(_webhook_limit_value, key_func=_webhook_key, exempt_when=_webhook_exempt)(webhooks)
     webhooks._liveboard_rate_limited = True
 
 
@@ -162,15 +200,63 @@ def log_out() -> None:
     session.clear()
 
 
-def _failed_login(response) -> bool:
-    return response.status_code != 302  # a successful login redirects; only failures count
+def _login_name() -> str:
+    """The user name a login form names, as a counter key: a name no account can have counts as one."""
+    name = (request.form.get("username") or "").strip().lower()
+    return name if accounts.USERNAME.fullmatch(name) else "-"
+
+
+def _login_counters() -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    client, user = get_remote_address(), _login_name()
+    return [(parse_limit(LOGIN_LIMIT_PER_CLIENT), ("login-client", client)),
+            (parse_limit(LOGIN_LIMIT_PER_USER_CLIENT), ("login-user-client", user, client)),
+            (parse_limit(LOGIN_LIMIT_PER_USER), ("login-user", user))]
+
+
+def _count_login_attempt() -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    """Count this attempt in each counter, in order, stopping at the first one past its limit (so a
+    refused attempt never reaches the user-wide counter); a refusal is a 429. Returns what was
+    counted. A counter store that cannot be reached lets the attempt through (as Flask-Limiter does)."""
+    counted = []
+    try:
+        strategy = limiter.limiter
+        for item, identifiers in _login_counters():
+            allowed = strategy.hit(item, *identifiers)
+            counted.append((item, identifiers))
+            if not allowed:
+                reset_at = strategy.get_window_stats(item, *identifiers).reset_time
+                raise TooManyRequests(retry_after=max(1, int(reset_at - current_runtime().clock.time())))
+    except TooManyRequests:
+        raise
+    except Exception:
+        log.warning("login rate-limit counters unavailable; attempt not counted", exc_info=True)
+    return counted
+
+
+def _give_back(counted: list[tuple[RateLimitItem, tuple[str, ...]]]) -> None:
+    try:
+        storage = limiter.limiter.storage
+        for item, identifiers in counted:
+            storage.incr(item.key_for(*identifiers), item.get_expiry(), amount=-1)
+    except Exception:
+        log.warning("login rate-limit counters unavailable; a successful login stays counted", exc_info=True)
 
 
 def login_limits(view):
-    """Rate limits for the login form's POST: per client IP and per user name."""
-    view = limiter.limit(LOGIN_LIMIT_PER_USER, methods=["POST"], deduct_when=_failed_login,
-                         key_func=lambda: "user:" + (request.form.get("username") or "").strip().lower())(view)
-    return limiter.limit(LOGIN_LIMIT_PER_IP, methods=["POST"], deduct_when=_failed_login)(view)
+    """Rate limits for the login form's POST (see the module docstring): counted before the view
+    checks the password; a successful login (a redirect) is given back."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if request.method != "POST":
+            return view(*args, **kwargs)
+        counted = _count_login_attempt()
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 302:
+            _give_back(counted)
+        return response
+
+    return wrapped
 
 
 def bearer_user() -> UserInfo:
@@ -243,6 +329,8 @@ def console_auth(role: str):
 
                 return forbidden(role)
             if not county_allowed(user):
+                if request.endpoint == "console.dashboard":  # the prefecture's overview: a county user's start page
+                    return redirect(url_for(COUNTY_START_PAGE))
                 return county_forbidden(COUNTY_FORBIDDEN_ZH)
             g.user = user
             with acting_as(user.username):

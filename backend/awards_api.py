@@ -262,8 +262,8 @@ def import_region_targets():
         raise ApiError(400, "file_required", "请以 multipart/form-data 上传字段 file（.csv 或 .xlsx）")
     try:
         rows = read_rows(upload.filename, upload.read())
-    except ValueError as exc:
-        raise ApiError(400, "unsupported_file", str(exc)) from None
+    except ValueError as exc:  # an unsupported type, or over the import limits (ImportTooLarge)
+        raise ApiError(400, getattr(exc, "code", "unsupported_file"), str(exc)) from None
     except Exception:  # a corrupt workbook, a CSV that is not UTF-8, ...
         raise ApiError(400, "unreadable_file", "文件无法读取：请上传 UTF-8 编码的 CSV 或 .xlsx 表格") from None
     return import_targets(current_runtime().sessions, rows, year).as_dict()

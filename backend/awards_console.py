@@ -238,7 +238,7 @@ def boards():
         try:
             now = runtime.clock.now()
             period = board_service.resolve_period(campaign, kind, key, now)
-            board = board_service.period_boards(runtime.sessions, runtime.store, campaign, period, now)
+            board = board_service.period_boards(runtime.sessions, runtime.store, campaign, period, now, organizer=True)
             breakdown = board_service.breakdown(runtime.sessions, runtime.store, campaign, period,
                                                 dimension if dimension in DIMENSIONS else "county", now)
             if kind == "day" and key:

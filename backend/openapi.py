@@ -62,6 +62,7 @@ class Endpoint:
     params: tuple[dict, ...] = ()
     errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
     conditional: bool = False  # ETag / Last-Modified: answers 304 to a matching If-None-Match / If-Modified-Since
+    also: dict[int, type] = field(default_factory=dict)  # other statuses answered with a schema of their own
 
 
 def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -92,9 +93,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "事件推送", S.WebhookAccepted, status=202, body=_EVENTS, errors=WEBHOOK_ERRORS,
              params=tuple({"in": "header", "name": name, "required": True, "schema": {"type": "string"},
                            "description": description} for name, description in (
-                 ("webhook-id", "消息 id（重放同一消息是安全的：事件按 event_id 幂等）"),
-                 ("webhook-timestamp", "Unix 时间戳（秒），与服务器时间相差不得超过 5 分钟"),
-                 ("webhook-signature", "v1,<base64 HMAC-SHA256(id.timestamp.body)>，可空格分隔多个（轮换密钥）")))),
+                 ("webhook-id", "消息 id（重放同一消息是安全的：5 分钟内同一 id 与请求体按首次结果回答 202，"
+                                "带 replayed: true，不再写入；事件按 event_id 幂等）"),
+                 ("webhook-timestamp", "Unix 时间戳（整数秒，仅限 ASCII 数字），与服务器时间相差不得超过 5 分钟"),
+                 ("webhook-signature", "v1,<base64 HMAC-SHA256(id.timestamp.body)>，可空格分隔多个（轮换密钥）；"
+                                       "格式不对的条目被跳过")))),
     Endpoint("GET", "/v1/campaigns", "public_campaigns", "进行中、已封榜和已结束的活动", _PUBLIC, S.CampaignList),
     Endpoint("GET", "/v1/campaigns/{slug}/boards", "public_boards", "主播榜和企业榜（前十）", _PUBLIC,
              (S.Boards, S.PeriodBoards), params=(_PERIOD, _KEY), conditional=True,
@@ -146,7 +149,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("DELETE", "/v1/admin/hosts/{host_id}/binding", "delete_host_binding", "解除主播与微信的绑定", _BINDING,
              S.HostUnbound, security="bearer", role="operator",
              errors={401: _HOST_ADMIN_401, 403: ("forbidden",), 404: ("host_not_found",)}),
-    Endpoint("GET", "/healthz", "healthz", "健康检查：事件日志、分析库和计数器", "运行状态", S.Health),
+    Endpoint("GET", "/healthz", "healthz", "健康检查：写入器、定时任务、积压和计数器（写入器停止或积压过多时 503）",
+             "运行状态", S.Health, also={503: S.Health}),
+    Endpoint("GET", "/livez", "livez", "进程存活检查（不检查后台组件）", "运行状态", S.Live),
 )
 
 
@@ -224,6 +229,9 @@ def _endpoint_item(spec: APISpec, endpoint: Endpoint) -> dict:
                         "description": "条件请求：未变化时返回 304"} for name in ("If-None-Match", "If-Modified-Since")]
         responses["304"] = {"description": "未变化（ETag / Last-Modified 匹配），无响应体"}
     responses.update(_error_responses(endpoint.errors))
+    for status, other in endpoint.also.items():
+        responses[str(status)] = {"description": _ERROR_TEXT.get(status, "其他"),
+                                  "content": {"application/json": {"schema": _ref(spec, other)}}}
     item = {"operationId": endpoint.operation_id, "summary": endpoint.summary, "tags": [endpoint.tag],
             "parameters": parameters, "responses": responses,
             "security": [{endpoint.security: []}] if endpoint.security else []}

@@ -103,7 +103,7 @@ class Run:
     def start_api(self, name: str, settings) -> tuple[object, int]:
         port = infra.free_port()
         proc = self.children.liveboard(name, settings, "serve", "--port", str(port))
-        infra.wait_http(f"http://127.0.0.1:{port}/healthz", proc, what=f"liveboard serve ({name})")
+        infra.wait_http(f"http://127.0.0.1:{port}/livez", proc, what=f"liveboard serve ({name})")
         return proc, port
 
     def start_trivial(self, name: str = "trivial") -> tuple[object, int]:
@@ -164,7 +164,7 @@ def bench_http(run: Run) -> None:
     slug = f"http-{run.suffix}"
     setup = workload.setup_campaign(sessions, slug)
     source = "bench-http"
-    secret = workload.ensure_source(sessions, source)
+    secret = workload.ensure_source(sessions, source, settings)
     factory = workload.EventFactory(slug, setup["hosts"], setup["enterprises"], tag="h")
     api, api_port = run.start_api("api-http", settings)
     trivial, trivial_port = run.start_trivial("trivial-http")
@@ -425,7 +425,7 @@ def bench_freshness(run: Run) -> None:
     slug = f"fresh-{run.suffix}"
     setup = workload.setup_campaign(sessions, slug, probe=True)
     source = "bench-fresh"
-    secret = workload.ensure_source(sessions, source)
+    secret = workload.ensure_source(sessions, source, settings)
     api, port = run.start_api("api-fresh", settings)
     writer = run.children.liveboard("writer-fresh", settings, "consume")
     scheduler = run.children.liveboard("scheduler-fresh", settings, "schedule")

@@ -10,6 +10,7 @@ import orjson
 
 from configstore import registry
 from configstore.participants_import import import_participants
+from configstore.secretbox import SecretBox
 from configstore.sources import create_source
 from liveboard.demo_data import (
     COUNTIES,
@@ -18,6 +19,7 @@ from liveboard.demo_data import (
     participants,
     participants_rows,
 )
+from settings import Settings
 
 PROBE_HOST_ID = "HPROBE"
 PROBE_ACCOUNT = ("douyin", "probe-0001")
@@ -42,8 +44,9 @@ def setup_campaign(sessions, slug: str, *, days_back: int = 13, days_ahead: int 
     return {"campaign": campaign, "hosts": hosts, "enterprises": enterprises}
 
 
-def ensure_source(sessions, name: str) -> str:
-    return create_source(sessions, name, "benchmark load")
+def ensure_source(sessions, name: str, settings: Settings) -> str:
+    """A new source; its secret sealed with the deployment's keys (those `settings` name)."""
+    return create_source(sessions, name, "benchmark load", box=SecretBox(settings.with_secret_key().secrets_key))
 
 
 class EventFactory:
@@ -58,28 +61,45 @@ class EventFactory:
         self.cum = list(itertools.accumulate(weights))
         self.by_county = {code: [e for e in enterprises if e.county == code] for code in COUNTIES}
         self.tag = f"{tag}{seed}"
+        self.open_orders: list[list] = []  # [paid event, unit price, units not refunded yet]
 
     def event(self, occurred: datetime | None = None) -> dict:
+        """A paid order, or (6 %) a refund of part of an earlier order of this workload: refunds follow
+        their order (same order_id, platform, host and enterprise, never more than is left of it)."""
         rng = self.rng
+        n = next(_ids)
+        occurred = occurred or datetime.now(SHANGHAI) - timedelta(seconds=rng.randrange(0, 3600))
+        if self.open_orders and rng.random() < 0.06:
+            return self._refund(n, occurred)
         host = rng.choices(self.hosts, cum_weights=self.cum)[0]
         enterprise = rng.choice(self.by_county[host.county])
         sku, name, category, price = rng.choice(PRODUCTS[host.county])
         quantity = rng.choices([1, 2, 3, 5], [70, 20, 7, 3])[0]
-        n = next(_ids)
-        occurred = occurred or datetime.now(SHANGHAI) - timedelta(seconds=rng.randrange(0, 3600))
-        refund = rng.random() < 0.06
         event = {
-            "event_id": f"{self.campaign}-{self.tag}-{n:09d}", "type": "order.refunded" if refund else "order.paid",
+            "event_id": f"{self.campaign}-{self.tag}-{n:09d}", "type": "order.paid",
             "occurred_at": occurred.isoformat(timespec="seconds"), "platform": host.platform,
             "campaign": self.campaign, "host": host.account_id, "enterprise": enterprise.id,
             "order_id": f"{host.platform}-{self.tag}-{n:09d}", "product": {"sku": sku, "name": name, "category": category},
             "county": host.county, "quantity": quantity, "amount_fen": price * quantity,
             "buyer": f"b{rng.randrange(1_000_000):06d}",
         }
-        if refund:
-            event["refund_id"] = f"rf-{self.tag}-{n:09d}"
+        self.open_orders.append([event, price, quantity])
+        if len(self.open_orders) > 1000:
+            self.open_orders.pop(0)
         return event
 
+    def _refund(self, n: int, occurred: datetime) -> dict:
+        index = self.rng.randrange(len(self.open_orders))
+        order, price, quantity_left = self.open_orders[index]
+        units = self.rng.randint(1, quantity_left)
+        if units == quantity_left:
+            self.open_orders.pop(index)
+        else:
+            self.open_orders[index][2] -= units
+        refunded_at = max(occurred, datetime.fromisoformat(order["occurred_at"]))
+        return {**order, "event_id": f"{self.campaign}-{self.tag}-{n:09d}", "type": "order.refunded",
+                "occurred_at": refunded_at.isoformat(timespec="seconds"), "quantity": units,
+                "amount_fen": price * units, "refund_id": f"rf-{self.tag}-{n:09d}"}
     def events(self, count: int) -> list[dict]:
         return [self.event() for _ in range(count)]
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from settings import make_private_file
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -41,6 +44,9 @@ def make_engine(url: str) -> Engine:
     """An engine for the config store; SQLite gets WAL and a busy timeout so the API,
     consumer and scheduler threads (or processes) can share one file."""
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            make_private_file(Path(database))  # 0600 before SQLite creates it (and its -wal, -shm)
         # hide_parameters: with SQL logging on, values (webhook secrets, WeChat session keys) stay out of logs
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 

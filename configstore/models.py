@@ -33,6 +33,10 @@ class WebhookSource(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What it may report (domain/scope.py): platforms; optionally campaigns and enterprises. NULL: any.
+    platforms: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    campaigns: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    enterprises: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     secrets: Mapped[list["WebhookSecret"]] = relationship(back_populates="source", cascade="all, delete-orphan",
                                                          order_by="WebhookSecret.id")
 
@@ -40,14 +44,15 @@ class WebhookSource(Base):
 class WebhookSecret(Base):
     """A signing secret. At most two are active per source, so a sender can rotate without downtime.
 
-    The secret itself must be kept (HMAC needs it); it is shown to people only once.
+    The secret itself must be kept (HMAC needs it); it is shown to people only once and stored
+    sealed (configstore.secretbox: "fernet:" + a Fernet token of the whsec_ text).
     """
 
     __tablename__ = "webhook_secrets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("webhook_sources.id", ondelete="CASCADE"), index=True)
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     source: Mapped[WebhookSource] = relationship(back_populates="secrets")
@@ -216,3 +221,16 @@ class BoardChange(Base):
     after: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class FrozenView(Base):
+    """A public view of a frozen campaign (封榜), as it stood when the freeze took effect: period
+    boards and breakdowns keep answering with these while data keeps arriving."""
+
+    __tablename__ = "frozen_views"
+
+    campaign_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    view_key: Mapped[str] = mapped_column(String(96), primary_key=True)  # e.g. boards:week:2026-W48
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -77,18 +78,89 @@ class ImportReport:
         return len({e.row for e in self.errors})
 
 
+# What one import may hold; a file over any of these is refused before it is read whole.
+MAX_ROWS = 20_000  # data rows, blank ones included
+MAX_COLUMNS = 100
+MAX_CSV_BYTES = 8 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED_BYTES = 32 * 1024 * 1024  # the sum of the zip entries' declared sizes
+MAX_XLSX_ENTRIES = 500  # a workbook has a dozen or two
+
+
+class ImportTooLarge(ValueError):
+    """A file over the import limits; the message (Chinese) says which one."""
+
+    code = "import_too_large"
+
+
+def _too_many_rows() -> ImportTooLarge:
+    return ImportTooLarge(f"文件超过 {MAX_ROWS} 行的导入上限，请拆分为多个文件分批导入")
+
+
+def _checked_zip(source) -> None:
+    """Refuse a workbook whose zip declares too many entries or too many bytes once inflated, from
+    its central directory alone (nothing is inflated). zipfile never inflates an entry past its
+    declared size, so openpyxl reads no more than what was checked here."""
+    with zipfile.ZipFile(source) as archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_XLSX_ENTRIES:
+            raise ImportTooLarge(f"文件包含 {len(entries)} 个压缩条目，不像是正常的 .xlsx 表格（上限 {MAX_XLSX_ENTRIES}）")
+        inflated = sum(entry.file_size for entry in entries)
+        if inflated > MAX_XLSX_UNCOMPRESSED_BYTES:
+            raise ImportTooLarge(f"表格解压后约 {inflated / 1048576:.0f} MB，超过 "
+                                 f"{MAX_XLSX_UNCOMPRESSED_BYTES // 1048576} MB 的导入上限，请拆分为多个文件分批导入")
+
+
+def _xlsx_rows(source) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    _checked_zip(source)
+    if hasattr(source, "seek"):
+        source.seek(0)
+    workbook = load_workbook(source, read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # the declared size may lie: rows come as wide as their cells, no wider
+        raw: list[list[str]] = []
+        for row in sheet.iter_rows(values_only=True):  # gaps come as empty rows: they count too
+            if len(raw) > MAX_ROWS:
+                raise _too_many_rows()
+            if len(row) > MAX_COLUMNS and any(value is not None for value in row[MAX_COLUMNS:]):
+                raise ImportTooLarge(f"表格超过 {MAX_COLUMNS} 列的导入上限")
+            raw.append(["" if v is None else str(v).strip() for v in row[:MAX_COLUMNS]])
+    finally:
+        workbook.close()
+    width = max((max((i + 1 for i, value in enumerate(row) if value), default=0) for row in raw), default=0)
+    return [row[:width] + [""] * (width - len(row)) for row in raw]  # as wide as the columns that hold something
+
+
+def _csv_rows(content: bytes) -> list[list[str]]:
+    if len(content) > MAX_CSV_BYTES:
+        raise ImportTooLarge(f"CSV 文件超过 {MAX_CSV_BYTES // 1048576} MB 的导入上限，请拆分为多个文件分批导入")
+    raw: list[list[str]] = []
+    for row in csv.reader(io.StringIO(content.decode("utf-8-sig"))):
+        if len(raw) > MAX_ROWS:
+            raise _too_many_rows()
+        if len(row) > MAX_COLUMNS:
+            raise ImportTooLarge(f"表格超过 {MAX_COLUMNS} 列的导入上限")
+        raw.append([cell.strip() for cell in row])
+    return raw
+
+
 def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, str]]:
-    """Rows as dicts of canonical column -> text, from .csv (UTF-8, BOM ok) or .xlsx."""
+    """Rows as dicts of canonical column -> text, from .csv (UTF-8, BOM ok) or .xlsx.
+
+    Raises ImportTooLarge (a ValueError) for a file over the limits above, before reading it
+    whole: an .xlsx by its zip directory, then row by row (read-only mode); a CSV by its size,
+    then row by row. The header row is not counted."""
     name = str(path).lower()
     if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        workbook = load_workbook(io.BytesIO(content) if content is not None else path, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        raw = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+        raw = _xlsx_rows(io.BytesIO(content) if content is not None else Path(path))
     elif name.endswith(".csv"):
-        text = (content if content is not None else Path(path).read_bytes()).decode("utf-8-sig")
-        raw = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+        if content is None:
+            if Path(path).stat().st_size > MAX_CSV_BYTES:
+                raise ImportTooLarge(f"CSV 文件超过 {MAX_CSV_BYTES // 1048576} MB 的导入上限，请拆分为多个文件分批导入")
+            content = Path(path).read_bytes()
+        raw = _csv_rows(content)
     else:
         raise ValueError("只支持 .csv 和 .xlsx 文件")
     if not raw:

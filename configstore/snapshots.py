@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import transaction
-from configstore.models import BoardChange, BoardSnapshot, CampaignSummary
+from configstore.models import BoardChange, BoardSnapshot, CampaignSummary, FrozenView
 from configstore.registry import _aware
 from domain.boards import TOP_N
 
@@ -112,3 +112,37 @@ def load_summary(factory: sessionmaker[Session], campaign_slug: str) -> tuple[da
     with factory() as session:
         row = session.get(CampaignSummary, campaign_slug)
         return (_aware(row.computed_at), row.content) if row else None
+
+
+# -- the freeze (services/freeze.py) ----------------------------------------------------------
+FROZEN_MARKER = "frozen"  # the view saved last: its presence says the whole freeze is stored
+
+
+def save_frozen(factory: sessionmaker[Session], campaign_slug: str, frozen_at: datetime,
+                views: dict[str, dict[str, Any]]) -> None:
+    """Store a campaign's public views as they stood at the freeze, in one transaction."""
+    with transaction(factory) as session:
+        session.execute(delete(FrozenView).where(FrozenView.campaign_slug == campaign_slug))
+        for key, payload in views.items():
+            session.add(FrozenView(campaign_slug=campaign_slug, view_key=key, frozen_at=frozen_at, payload=payload))
+        session.add(FrozenView(campaign_slug=campaign_slug, view_key=FROZEN_MARKER, frozen_at=frozen_at,
+                               payload={"views": len(views)}))
+
+
+def frozen_at(factory: sessionmaker[Session], campaign_slug: str) -> datetime | None:
+    """When the campaign's public views were frozen (None: not stored)."""
+    with factory() as session:
+        row = session.get(FrozenView, (campaign_slug, FROZEN_MARKER))
+        return _aware(row.frozen_at) if row else None
+
+
+def frozen_view(factory: sessionmaker[Session], campaign_slug: str, view_key: str) -> dict[str, Any] | None:
+    with factory() as session:
+        row = session.get(FrozenView, (campaign_slug, view_key))
+        return dict(row.payload) if row else None
+
+
+def clear_frozen(factory: sessionmaker[Session], campaign_slug: str) -> int:
+    """The freeze was lifted: public views go live again."""
+    with transaction(factory) as session:
+        return session.execute(delete(FrozenView).where(FrozenView.campaign_slug == campaign_slug)).rowcount

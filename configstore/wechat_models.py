@@ -59,7 +59,8 @@ class OutboxStatus:
 
 
 class WeChatUser(Base):
-    """A mini-program user, keyed by (appid, openid). ``session_key`` never leaves the server."""
+    """A mini-program user, keyed by (appid, openid). ``session_key`` never leaves the server and is
+    stored sealed (configstore.secretbox); backups leave it out."""
 
     __tablename__ = "wechat_users"
     __table_args__ = (UniqueConstraint("appid", "openid"),)
@@ -68,7 +69,7 @@ class WeChatUser(Base):
     appid: Mapped[str] = mapped_column(String(64))
     openid: Mapped[str] = mapped_column(String(64))
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
-    session_key: Mapped[str | None] = mapped_column(String(64))
+    session_key: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(DateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime())
 

@@ -15,8 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from devservices._process import (Service, ServiceGroup, free_port, logs_report, port_open, run_checked,
-                                  wait_until)
+from devservices._process import Service, ServiceGroup, free_port, logs_report, port_open, run_checked, wait_until
 
 KAFKA_VERSION = "3.9.1"  # keep in step with devservices/kafka/pom.xml
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"

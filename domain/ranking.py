@@ -98,12 +98,15 @@ def rank_participants(
     excluded: Mapping[str, str] = _NO_ENTRIES,
     previous_ranks: Mapping[str, int] = _NO_RANKS,
     limit: int | None = 10,
+    only_sellers: bool = True,
 ) -> list[BoardEntry]:
     """Rank participants by the rules in the module docstring.
 
     ``excluded`` maps participant_id -> reason; those are dropped before ranking.
     ``previous_ranks`` maps participant_id -> rank on the previous board (for movement).
     ``limit=None`` returns the full ranking.
+    ``only_sellers=False`` keeps rows at zero or below, ranked last by the same rules: a breakdown
+    by county, category or platform shows every value, so its rows add up to the period's net GMV.
     """
     rows = list(totals)
     seen: set[str] = set()
@@ -115,7 +118,7 @@ def rank_participants(
         raise ValueError("limit must be >= 0 or None")
 
     ranked = sorted(
-        (t for t in rows if t.participant_id not in excluded and t.net_gmv_fen > 0),
+        (t for t in rows if t.participant_id not in excluded and (t.net_gmv_fen > 0 or not only_sellers)),
         key=_board_order,
     )
     if limit is not None:

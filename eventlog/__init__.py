@@ -9,7 +9,10 @@ def open_event_log(settings, client_id: str = "liveboard") -> EventLog:
         from eventlog.kafka_log import KafkaEventLog
 
         return KafkaEventLog(settings.kafka_bootstrap, settings.sales_topic, settings.dead_letter_topic,
-                             settings.topic_partitions, client_id=client_id)
+                             settings.topic_partitions, client_id=client_id,
+                             replication_factor=settings.topic_replication_factor,
+                             max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
+                             session_timeout_ms=settings.consumer_session_timeout_ms)
     from eventlog.sqlite_log import SqliteEventLog
 
     return SqliteEventLog(settings.event_log_path, settings.sales_topic, settings.dead_letter_topic)

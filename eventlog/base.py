@@ -38,6 +38,25 @@ class LogConsumer(Protocol):
     def is_assigned(self) -> bool:
         """True once this consumer owns partitions (a Kafka group may still be rebalancing)."""
 
+    def owns(self, records: Sequence[Consumed]) -> bool:
+        """True while this consumer still owns every partition of these records, in the group
+        generation it fetched them in, with time left to store them: checked before an insert, so a
+        writer that stalled and lost its partitions drops the batch instead of storing it twice."""
+
+    def rewind(self) -> None:
+        """Forget uncommitted progress: the next poll starts again at the committed offsets."""
+
+    def pause(self) -> None:
+        """Stop fetching (while the store is down) without leaving the group."""
+
+    def resume(self) -> None: ...
+
+    def keep_alive(self) -> None:
+        """Poll without taking records, so a paused member stays in its group."""
+
+    def lag(self) -> int:
+        """Records of the topic not yet committed by this consumer's group (its owned partitions)."""
+
     def close(self) -> None: ...
 
 

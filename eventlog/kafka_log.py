@@ -24,8 +24,11 @@ BREAKER_SECONDS = 2.0
 
 class KafkaEventLog:
     def __init__(self, bootstrap: str, sales_topic: str, dead_letter_topic: str, partitions: int = 6,
-                 client_id: str = "liveboard"):
+                 client_id: str = "liveboard", replication_factor: int = -1, max_poll_interval_ms: int = 120_000,
+                 session_timeout_ms: int = 10_000):
         self.bootstrap = bootstrap
+        self.replication_factor = replication_factor  # -1: the brokers' default.replication.factor
+        self.consumer_options = {"max_poll_interval_ms": max_poll_interval_ms, "session_timeout_ms": session_timeout_ms}
         self.sales_topic = sales_topic
         self.dead_letter_topic = dead_letter_topic
         self.partitions = partitions
@@ -46,7 +49,8 @@ class KafkaEventLog:
             raise EventLogUnavailable(f"kafka admin: {exc}") from exc
         try:
             existing = set(admin.list_topics())
-            wanted = [NewTopic(self.sales_topic, self.partitions, 1), NewTopic(self.dead_letter_topic, 1, 1)]
+            wanted = [NewTopic(self.sales_topic, self.partitions, self.replication_factor),
+                      NewTopic(self.dead_letter_topic, 1, self.replication_factor)]
             missing = [t for t in wanted if t.name not in existing]
             if missing:
                 try:
@@ -140,7 +144,8 @@ class KafkaEventLog:
 
     # -- consuming ------------------------------------------------------------------------
     def consumer(self, group: str, topic: str) -> "KafkaLogConsumer":
-        return KafkaLogConsumer(self.bootstrap, group, topic, client_id=f"{self.client_id}-{group}")
+        return KafkaLogConsumer(self.bootstrap, group, topic, client_id=f"{self.client_id}-{group}",
+                                **self.consumer_options)
 
     def close(self) -> None:
         if self._producer is not None:
@@ -149,7 +154,15 @@ class KafkaEventLog:
 
 
 class KafkaLogConsumer:
-    def __init__(self, bootstrap: str, group: str, topic: str, client_id: str):
+    # Before an insert the writer needs this share of its poll interval left (at most 30 s): the
+    # look-ups are done, the insert must land before the heartbeat thread could give the partitions away.
+    INSERT_BUDGET_SHARE, INSERT_BUDGET_MAX_S = 0.25, 30.0
+    _MIXED = object()  # a batch whose records came from two group generations
+
+    def __init__(self, bootstrap: str, group: str, topic: str, client_id: str,
+                 max_poll_interval_ms: int = 120_000, session_timeout_ms: int = 10_000):
+        self.max_poll_interval_s = max_poll_interval_ms / 1000
+        self._batch_generation = None  # the generation of the uncommitted records handed out
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=group,
@@ -157,9 +170,10 @@ class KafkaLogConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=5000,
-            max_poll_interval_ms=600000,  # ClickHouse outages are waited out inside one poll cycle
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=3000,
+            # store outages are waited out paused and polling (keep_alive), not inside one poll cycle
+            max_poll_interval_ms=max_poll_interval_ms,
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(100, session_timeout_ms // 3),
             # Notice partitions added (or a topic created) after joining within seconds, not 5 minutes.
             metadata_max_age_ms=10000,
         )
@@ -181,20 +195,69 @@ class KafkaLogConsumer:
         for tp, messages in batches.items():
             for m in messages:
                 out.append(Consumed(tp.topic, tp.partition, m.offset, m.key, m.value))
+        if out:
+            generation = self._generation()
+            if self._batch_generation is None:
+                self._batch_generation = generation
+            elif self._batch_generation != generation:
+                self._batch_generation = self._MIXED
         return out
+
+    def _generation(self):
+        # kafka-python keeps the group state on its coordinator; None while unjoined or rebalancing
+        return self._consumer._coordinator.generation_if_stable()
 
     def is_assigned(self) -> bool:
         """False while the group is still rebalancing (e.g. waiting out a killed member's session)."""
         return bool(self._consumer.assignment())
 
-    def seek_to_committed(self) -> None:
-        """Rewind to the committed offsets, discarding uncommitted progress (after a failed insert)."""
+    def owns(self, records: Sequence[Consumed]) -> bool:
+        generation = self._generation()
+        if generation is None or self._batch_generation is self._MIXED or generation != self._batch_generation:
+            return False  # a rebalance happened since these records were fetched
+        assigned = self._consumer.assignment()
+        if any(TopicPartition(r.topic, r.partition) not in assigned for r in records):
+            return False
+        since_poll = time.monotonic() - self._consumer._coordinator.heartbeat.last_poll
+        budget = min(self.INSERT_BUDGET_MAX_S, self.max_poll_interval_s * self.INSERT_BUDGET_SHARE)
+        return since_poll < self.max_poll_interval_s - budget
+
+    def rewind(self) -> None:
+        """Back to the committed offsets, discarding uncommitted progress (a dropped batch)."""
+        self._batch_generation = None
         for tp in self._consumer.assignment():
             committed = self._consumer.committed(tp)
             if committed is None:
                 self._consumer.seek_to_beginning(tp)
             else:
                 self._consumer.seek(tp, committed)
+
+    def pause(self) -> None:
+        self._consumer.pause(*self._consumer.assignment())
+
+    def resume(self) -> None:
+        self._consumer.resume(*self._consumer.paused())
+
+    def keep_alive(self) -> None:
+        """A poll that takes nothing: partitions assigned meanwhile are paused too, and anything a
+        poll still hands out is put back (seek to its first offset), so no record is skipped."""
+        self.pause()
+        try:
+            batches = self._consumer.poll(timeout_ms=0)
+        except KafkaError as exc:
+            log.warning("kafka keep-alive poll failed (%r)", exc)
+            return
+        for tp, messages in batches.items():
+            if messages:
+                self._consumer.seek(tp, messages[0].offset)
+        self.pause()
+
+    def lag(self) -> int:
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return 0
+        ends = self._consumer.end_offsets(assigned)
+        return sum(max(0, ends[tp] - (self._consumer.committed(tp) or 0)) for tp in assigned)
 
     def commit(self, records: Sequence[Consumed]) -> None:
         offsets = {
@@ -206,6 +269,7 @@ class KafkaLogConsumer:
                 self._consumer.commit(offsets)
             except KafkaError as exc:
                 raise EventLogUnavailable(f"kafka commit: {exc!r}") from exc
+        self._batch_generation = None
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

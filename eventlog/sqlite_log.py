@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from eventlog.base import Consumed, EventLogUnavailable, Record, highest_per_partition
+from settings import make_private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 class SqliteEventLog:
     def __init__(self, path: Path, sales_topic: str, dead_letter_topic: str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_file(self.path)  # 0600 before SQLite opens it; its -wal and -shm files follow
         self.sales_topic = sales_topic
         self.dead_letter_topic = dead_letter_topic
         self._local = threading.local()
@@ -127,9 +128,21 @@ class SqliteConsumer:
     def is_assigned(self) -> bool:
         return True  # one partition, always ours
 
-    def seek_to_committed(self) -> None:
+    def owns(self, records: Sequence[Consumed]) -> bool:
+        return True  # one consumer per group on the embedded log: nobody can take its partition
+
+    def rewind(self) -> None:
         """Forget uncommitted progress (what a restarted consumer would see)."""
         self._position = self._committed()
+
+    def pause(self) -> None:
+        return None  # no group to stay in
+
+    def resume(self) -> None:
+        return None
+
+    def keep_alive(self) -> None:
+        return None
 
     def commit(self, records: Sequence[Consumed]) -> None:
         for (_topic, _partition), offset in highest_per_partition(records).items():

@@ -35,12 +35,21 @@ class CliState:
         if self._sessions is None:
             from configstore.db import make_engine, make_sessionmaker
             from configstore.migrate import upgrade
+            from operations.migrations import seal_secrets
 
             settings = self.settings()
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.secure_data_dir()
             upgrade(settings.config_db_url)
+            seal_secrets(settings)
             self._sessions = make_sessionmaker(make_engine(settings.config_db_url))
         return self._sessions
+
+    @property
+    def secrets(self):
+        """Seals the secrets this command stores (the deployment's LIVEBOARD_SECRETS_KEY)."""
+        from configstore.secretbox import SecretBox
+
+        return SecretBox(self.settings().with_secret_key().secrets_key)
 
     @property
     def store(self):
@@ -208,31 +217,47 @@ def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
 
     settings = _settings(ctx)
     _ensure_topics(settings)
-    writer = build_writer(settings)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    click.echo(f"写入器已启动: {settings.event_log} -> {settings.store}")
-    if exit_when_idle is None:
-        writer.run(stop)
+    writer = build_writer(settings, sessions=_state(ctx).sessions)
+    if exit_when_idle is not None:  # a one-off run (back-fills, batch jobs): no supervision
+        stop = threading.Event()
+        idle_since = time.monotonic()
+        while not stop.is_set() and time.monotonic() - idle_since < exit_when_idle:
+            if writer.run_once(stop).consumed or not writer.consumer.is_assigned():
+                idle_since = time.monotonic()  # idle means: owning partitions and nothing to read
+        writer.close()
+        click.echo(f"写入器空闲 {exit_when_idle:g} 秒，退出：已写入 {writer.stats.inserted}，重复 {writer.stats.duplicates}，"
+                   f"死信 {writer.stats.dead_lettered}")
         return
-    idle_since = time.monotonic()
-    while not stop.is_set() and time.monotonic() - idle_since < exit_when_idle:
-        if writer.run_once(stop).consumed or not writer.consumer.is_assigned():
-            idle_since = time.monotonic()  # idle means: owning partitions and nothing to read
-    writer.close()
-    click.echo(f"写入器空闲 {exit_when_idle:g} 秒，退出：已写入 {writer.stats.inserted}，重复 {writer.stats.duplicates}，"
-               f"死信 {writer.stats.dead_lettered}")
+    from liveboard.supervisor import Supervisor
+    from liveboard.wiring import writer_component
+
+    click.echo(f"写入器已启动: {settings.event_log} -> {settings.store}（每分钟报告一次）")
+    _supervise(Supervisor(_state(ctx).sessions, beat_seconds=settings.heartbeat_seconds), writer_component(writer))
+
+
+def _supervise(supervisor, component) -> None:
+    """Run one supervised component in the foreground until SIGTERM / Ctrl-C."""
+    supervisor.add(component)
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: supervisor.stop.set())
+    supervisor.start()
+    supervisor.stop.wait()
+    supervisor.shutdown()
 
 
 @main.command()
 @click.pass_context
 def schedule(ctx: click.Context) -> None:
-    """The APScheduler jobs (rankings, snapshots) in the foreground."""
-    from scheduler.jobs import start_scheduler
+    """The APScheduler jobs (rankings, pushes) in the foreground, supervised; run exactly one."""
+    from liveboard.supervisor import Component, Supervisor
+    from scheduler.jobs import Schedule
     from services.runtime import Runtime
 
-    start_scheduler(Runtime.build(_settings(ctx)), background=False)
+    runtime = Runtime.build(_settings(ctx))
+    jobs = Schedule(runtime)
+    click.echo("定时任务已启动（每分钟报告一次）")
+    _supervise(Supervisor(runtime.sessions, clock=runtime.clock, beat_seconds=runtime.settings.heartbeat_seconds),
+               Component("scheduler", jobs.run, jobs.figures, Schedule.summary))
 
 
 @main.command()
@@ -243,7 +268,12 @@ def rank(ctx: click.Context) -> None:
 
     results = publish_all(_state(ctx).sessions, _state(ctx).store)
     for result in results:
-        click.echo(f"{result['campaign']}: 更新榜单 {result['changed_boards']} 个，用时 {result['seconds']:.3f}s")
+        if "error" in result:
+            click.echo(f"{result['campaign']}: 排名计算失败：{result['error']}", err=True)
+        elif "frozen_views" in result:
+            click.echo(f"{result['campaign']}: 已封榜，保存封榜时的公开榜单 {result['frozen_views']} 个")
+        else:
+            click.echo(f"{result['campaign']}: 更新榜单 {result['changed_boards']} 个，用时 {result['seconds']:.3f}s")
     if not results:
         click.echo("没有进行中的活动")
 
@@ -262,7 +292,7 @@ def sources_create(ctx: click.Context, name: str, description: str) -> None:
     from configstore.sources import SourceError, create_source
 
     try:
-        secret = create_source(_state(ctx).sessions, name, description)
+        secret = create_source(_state(ctx).sessions, name, description, box=_state(ctx).secrets)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"来源 {name} 已创建。签名密钥只显示这一次，请妥善保存：", err=True)
@@ -277,7 +307,7 @@ def sources_rotate(ctx: click.Context, name: str) -> None:
     from configstore.sources import SourceError, rotate_secret
 
     try:
-        secret = rotate_secret(_state(ctx).sessions, name)
+        secret = rotate_secret(_state(ctx).sessions, name, box=_state(ctx).secrets)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("新密钥（只显示这一次）：", err=True)

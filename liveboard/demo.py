@@ -13,6 +13,7 @@ from configstore import registry, snapshots
 from configstore.db import make_engine, make_sessionmaker
 from configstore.models import WebhookSource
 from configstore.participants_import import import_participants
+from configstore.secretbox import SecretBox
 from configstore.sources import create_source
 from domain.money import format_yuan
 from liveboard.demo_data import SHANGHAI, participants, participants_rows, sales_stream
@@ -25,15 +26,15 @@ CAMPAIGN_NAME = "千村千红·湘西香伴 湘西州本土网货直播带货工
 SOURCE_NAME = "demo-platforms"
 
 
-def _source_secret(sessions) -> str:
+def _source_secret(sessions, box: SecretBox) -> str:
     """The demo's source secret; created once, reused on re-runs (the demo is idempotent)."""
     with sessions() as session:
         source = session.scalar(select(WebhookSource).where(WebhookSource.name == SOURCE_NAME))
         if source is not None:
             active = [s for s in source.secrets if s.revoked_at is None]
             if active:
-                return active[-1].secret
-    return create_source(sessions, SOURCE_NAME, "演示数据来源")
+                return box.open(active[-1].secret)
+    return create_source(sessions, SOURCE_NAME, "演示数据来源", box=box)
 
 
 def yuan(fen: int) -> str:
@@ -68,11 +69,14 @@ def seed_and_post(settings: Settings, base_url: str, orders: int, echo=click.ech
     events = sales_stream(hosts, enterprises, campaign=CAMPAIGN_SLUG, first_day=first_day, last_day=today,
                           orders=orders)
     refunds = sum(1 for e in events if e["type"] == "order.refunded")
+    launch = sum(1 for e in events if e["type"] == "order.paid" and e["occurred_at"].startswith(first_day.isoformat())
+                 and e["occurred_at"][11:16] >= "19:30")
+    echo(f"活动时间线：{first_day} 开幕，开幕当晚 19:30 起订单 {launch} 笔（全程最高峰），之后每天晚间直播为高峰")
     duplicates = events[: max(1, len(events) // 50)]  # platforms retry: ~2 % sent twice
     invalid = [dict(events[0], event_id="demo-invalid-1", amount_fen=-100),
                dict(events[1], event_id="demo-invalid-2", occurred_at="昨天下午"),
                {"event_id": "demo-invalid-3", "type": "order.paid"}]
-    sender = WebhookSender(base_url, SOURCE_NAME, _source_secret(sessions))
+    sender = WebhookSender(base_url, SOURCE_NAME, _source_secret(sessions, SecretBox(settings.with_secret_key().secrets_key)))
     echo(f"通过签名 Webhook 发送：订单 {orders} 笔，退款 {refunds} 笔，重复 {len(duplicates)} 笔，无效 {len(invalid)} 笔…")
     accepted = rejected = 0
     stream = events + duplicates + invalid

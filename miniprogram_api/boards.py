@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Blueprint, jsonify, request
 
@@ -17,6 +16,7 @@ from configstore import registry, snapshots
 from domain.boards import BOARDS, TOP_N
 from domain.periods import local_day
 from domain.ranking import BoardEntry, rank_card
+from services.boards import public_entries
 from services.errors import ApiError
 from services.runtime import current_runtime
 
@@ -52,7 +52,7 @@ def _period(*, on_demand_too: bool = True) -> str:
 
 def _window_key(campaign: registry.CampaignInfo, period: str) -> tuple[str, str]:
     kind = PERIODS[period]
-    key = campaign.slug if kind == "campaign" else local_day(datetime.now(timezone.utc)).isoformat()
+    key = campaign.slug if kind == "campaign" else local_day(current_runtime().clock.now()).isoformat()
     return kind, key
 
 
@@ -80,7 +80,7 @@ def boards(slug: str):
         return period_boards(slug)  # any period, computed on demand (miniprogram_api/periods.py)
     period = _period()
     cache_key = (id(current_runtime().sessions), slug, period)
-    now = time.monotonic()
+    now = current_runtime().clock.monotonic()
     cached = _boards_cache.get(cache_key)
     if cached is None:
         cached = _boards_cache[cache_key] = (now, _load_boards(slug, period))
@@ -97,11 +97,11 @@ def _load_boards(slug: str, period: str) -> tuple[dict, list[str], datetime | No
     campaign = _campaign(slug)
     kind, key = _window_key(campaign, period)
     payload = {"campaign": campaign.as_dict(), "period": period, "period_key": key, "frozen": campaign.is_frozen(
-        datetime.now(timezone.utc))}
+        current_runtime().clock.now())}
     tag_parts, modified = [slug, period, key], []
     for board in BOARDS:
         snap = snapshots.latest(current_runtime().sessions, slug, board, kind, key)
-        payload[board] = snap.entries[:TOP_N] if snap else []
+        payload[board] = public_entries(snap.entries) if snap else []
         tag_parts.append(snap.content_hash if snap else "-")
         if snap:
             modified.append(snap.published_at)

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, jsonify, request
 
+from configstore.audit import acting_as
 from configstore.models import Host
 from miniprogram_api.mp_session import bearer_token, wechat_client
 from services.errors import ApiError
@@ -99,13 +100,20 @@ def _require_host(host_id: str) -> None:
             raise ApiError(404, "host_not_found", "主播不存在")
 
 
+def _actor(principal: Any) -> str:
+    """Who the audit log names for an organizer's change."""
+    name = principal.get("username") if isinstance(principal, dict) else getattr(principal, "username", None)
+    return str(name or "api-token")
+
+
 @bp.post("/v1/admin/hosts/<host_id>/bind-code")
 def issue_code(host_id: str):
-    require_admin(write=True)
+    principal = require_admin(write=True)
     settings = current_runtime().settings
     try:
-        issued = issue_bind_code(current_runtime().sessions, host_id, ttl_seconds=settings.mp_bind_code_ttl_seconds,
-                                 pepper=settings.secret_key)
+        with acting_as(_actor(principal)):
+            issued = issue_bind_code(current_runtime().sessions, host_id,
+                                     ttl_seconds=settings.mp_bind_code_ttl_seconds, pepper=settings.secret_key)
     except UnknownHost:
         raise ApiError(404, "host_not_found", "主播不存在") from None
     png, warning = None, None
@@ -129,6 +137,8 @@ def get_binding(host_id: str):
 
 @bp.delete("/v1/admin/hosts/<host_id>/binding")
 def delete_binding(host_id: str):
-    require_admin(write=True)
+    principal = require_admin(write=True)
     _require_host(host_id)
-    return jsonify({"host_id": host_id, "unbound": unbind_host(current_runtime().sessions, host_id)})
+    with acting_as(_actor(principal)):
+        unbound = unbind_host(current_runtime().sessions, host_id)
+    return jsonify({"host_id": host_id, "unbound": unbound})

@@ -5,7 +5,7 @@ so another host's private figures (daily sales, awards) cannot be asked for at a
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import Blueprint, jsonify
 
@@ -55,14 +55,14 @@ def my_rank(slug: str):
         periods[period] = {"period_key": key, "ranked": card is not None, **(card or {})}
     return jsonify({"campaign": campaign.as_dict(), "board": BOARD,
                     "host": {"id": host.host_id, "name": host.name}, "periods": periods,
-                    "frozen": campaign.is_frozen(datetime.now(timezone.utc))})
+                    "frozen": campaign.is_frozen(current_runtime().clock.now())})
 
 
 @bp.get("/v1/mp/me/campaigns/<slug>/daily")
 def my_daily(slug: str):
     host = require_host(require_user())
     campaign = _campaign(slug)
-    last = min(local_day(datetime.now(timezone.utc)), campaign.last_day)
+    last = min(local_day(current_runtime().clock.now()), campaign.last_day)
     first = max(campaign.first_day, last - timedelta(days=DAILY_DAYS - 1))
     days = daily_net_gmv(current_runtime().store, campaign=slug, board=BOARD, participant_id=host.host_id,
                          first_day=first, last_day=last,

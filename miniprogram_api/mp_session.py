@@ -86,7 +86,7 @@ def login():
         with transaction(current_runtime().sessions) as s:
             from wechat.users import login_with_code
 
-            user = login_with_code(s, client, code.strip())
+            user = login_with_code(s, client, code.strip(), box=current_runtime().secrets)
             issued = create_session(s, user.id, settings.mp_session_ttl_seconds)
             user_id, openid = user.id, user.openid
     except InvalidCode:

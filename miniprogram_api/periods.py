@@ -20,7 +20,7 @@ from flask import Blueprint, jsonify, request
 
 from configstore import registry
 from domain.boards import DIMENSIONS
-from services import boards
+from services import boards, freeze
 from services.boards import resolve_period
 from services.errors import ApiError
 from services.runtime import current_runtime
@@ -59,12 +59,15 @@ def _cached(key: tuple, compute: Callable[[], dict]) -> dict:
 
 def period_boards(slug: str):
     """Handler for /v1/campaigns/<slug>/boards with an on-demand period (called by boards.py)."""
-    campaign = _campaign(slug)
-    period = resolve_period(campaign, request.args.get("period", "campaign"), request.args.get("key") or None,
-                            current_runtime().clock.now())
     runtime = current_runtime()
-    payload = _cached((id(runtime.sessions), slug, period.kind, period.key),
-                      lambda: boards.period_boards(runtime.sessions, runtime.store, campaign, period, runtime.clock.now()))
+    now = runtime.clock.now()
+    campaign = _campaign(slug)
+    period = resolve_period(campaign, request.args.get("period", "campaign"), request.args.get("key") or None, now)
+    if campaign.is_frozen(now):  # 封榜: the standings at the freeze, whatever arrived since
+        payload = freeze.frozen_period_boards(runtime.sessions, runtime.store, campaign, period, now)
+    else:
+        payload = _cached((id(runtime.sessions), slug, period.kind, period.key),
+                          lambda: boards.period_boards(runtime.sessions, runtime.store, campaign, period, now))
     response = jsonify(payload)
     response.cache_control.max_age = 2
     return response
@@ -72,17 +75,19 @@ def period_boards(slug: str):
 
 @bp.get("/v1/campaigns/<slug>/breakdown")
 def breakdown(slug: str):
+    runtime = current_runtime()
+    now = runtime.clock.now()
     campaign = _campaign(slug)
     dimension = request.args.get("dimension", "county")
     if dimension not in DIMENSIONS:
         raise ApiError(400, "invalid_dimension", "dimension 只能是 county、category 或 platform",
                        details={"allowed": list(DIMENSIONS)})
-    period = resolve_period(campaign, request.args.get("period", "campaign"), request.args.get("key") or None,
-                            current_runtime().clock.now())
-    runtime = current_runtime()
-    payload = _cached((id(runtime.sessions), slug, period.kind, period.key, dimension),
-                      lambda: boards.breakdown(runtime.sessions, runtime.store, campaign, period, dimension,
-                                               runtime.clock.now()))
+    period = resolve_period(campaign, request.args.get("period", "campaign"), request.args.get("key") or None, now)
+    if campaign.is_frozen(now):
+        payload = freeze.frozen_breakdown(runtime.sessions, runtime.store, campaign, period, dimension, now)
+    else:
+        payload = _cached((id(runtime.sessions), slug, period.kind, period.key, dimension),
+                          lambda: boards.breakdown(runtime.sessions, runtime.store, campaign, period, dimension, now))
     response = jsonify(payload)
     response.cache_control.max_age = 2
     return response

@@ -6,6 +6,12 @@ A backup is a directory (written as DEST.partial and renamed when complete):
     config/<table>.jsonl.gz           one row per line (JSON object), tables in foreign-key order
     analytics/sales_events.jsonl.gz   one raw event per event_id per line, in event_id order
 
+The backup is readable by its owner only (directories 0700, files 0600). Secrets stay sealed as
+the config store keeps them (configstore.sealed; a value found in plain text is sealed on the way
+out), and WeChat session keys are left out. So a backup holds no secret in clear, and restoring it
+needs the same LIVEBOARD_SECRETS_KEY (checked before anything is written): keep that key apart
+from the backups (docs/backup.md).
+
 Only `sales_events` is exported: it is the source of truth, and inserting its rows into an empty
 store makes the materialized view rebuild `sales_daily` exactly as the writer fed it. The files
 are plain JSON lines, so ClickHouse 18.16, chDB 26, SQLite and PostgreSQL all read them the same.
@@ -18,9 +24,11 @@ and migrates it forward, inserts the events, and checks the result against the m
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from datetime import date, datetime, time, timezone
@@ -45,8 +53,10 @@ from analytics.reconcile import raw_totals, reconcile
 from analytics.rows import COLUMNS as EVENT_COLUMNS
 from configstore.db import Base, make_engine
 from configstore.migrate import alembic_config
+from configstore.sealed import SEALED_COLUMNS, is_sealed_column
+from configstore.secretbox import SecretBox, SecretUnreadable, is_sealed
 from operations.migrations import migrate_all
-from settings import Settings
+from settings import Settings, make_private_dir
 
 FORMAT = "liveboard-backup"
 FORMAT_VERSION = 1
@@ -87,10 +97,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to a backup")
 
 
+def _private_file(path: Path):
+    """A new file only its owner can read (0600), in a directory only its owner can enter (0700)."""
+    make_private_dir(path.parent)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
 def _write_lines(path: Path, rows: Iterable[dict]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with gzip.open(path, "wb", compresslevel=6) as out:
+    with _private_file(path) as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as out:
         for row in rows:
             out.write(orjson.dumps(row, default=_json_default) + b"\n")
             count += 1
@@ -159,7 +174,25 @@ def _table_rows(conn: Connection, table: sa.Table) -> Iterator[dict]:
         yield from rows
 
 
-def _dump_config(url: str, folder: Path, echo: Echo) -> dict:
+# Left out of backups: a WeChat session_key is only good until the user's next login, and a backup
+# is a copy kept in more places than the store.
+LEFT_OUT = frozenset({("wechat_users", "session_key")})
+
+
+def _for_backup(table: sa.Table, rows: Iterable[dict], box: Callable[[], SecretBox]) -> Iterator[dict]:
+    """Rows as the backup keeps them: LEFT_OUT columns empty, sealed columns sealed."""
+    left_out = [c.name for c in table.columns if (table.name, c.name) in LEFT_OUT]
+    sealed = [c.name for c in table.columns if is_sealed_column(table.name, c.name) and c.name not in left_out]
+    for row in rows:
+        for name in left_out:
+            row[name] = None
+        for name in sealed:
+            if row[name] and not is_sealed(row[name]):  # stored before encryption and not migrated yet
+                row[name] = box().seal(row[name])
+        yield row
+
+
+def _dump_config(url: str, folder: Path, echo: Echo, box: Callable[[], SecretBox]) -> dict:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -174,7 +207,8 @@ def _dump_config(url: str, folder: Path, echo: Echo) -> dict:
                                   "配置库尚未迁移（没有 Alembic 版本），请先运行 liveboard migrate")
             tables = {}  # in foreign-key order: restore inserts in this order
             for table in _backed_up_tables(conn):
-                tables[table.name] = _write_lines(folder / f"{table.name}.jsonl.gz", _table_rows(conn, table))
+                tables[table.name] = _write_lines(folder / f"{table.name}.jsonl.gz",
+                                                  _for_backup(table, _table_rows(conn, table), box))
                 echo(f"[backup] config {table.name} {tables[table.name]}")
             conn.rollback()
     finally:
@@ -435,6 +469,40 @@ def _verify_files(src: Path, manifest: dict, echo: Echo) -> None:
     echo(f"[restore] 校验和一致：{len(manifest['files'])} 个文件")
 
 
+def _target_secrets_key(settings: Settings) -> str | None:
+    """The keys the restored deployment will open secrets with, read without creating anything."""
+    if settings.secrets_key:
+        return settings.secrets_key
+    generated = settings.data_dir / "secrets_key"
+    if not generated.is_file():
+        return None
+    return generated.read_text().strip() or None
+
+
+def _check_secrets_key(src: Path, manifest: dict, settings: Settings) -> None:
+    """Every sealed value in the backup opens with the target's keys (before anything is written):
+    otherwise the restored sources could not verify a single webhook."""
+    box: SecretBox | None = None
+    for table, column in SEALED_COLUMNS:
+        if table not in manifest["config_store"]["tables"] or (table, column) in LEFT_OUT:
+            continue
+        for row in _read_lines(src / "config" / f"{table}.jsonl.gz"):
+            value = row.get(column)
+            if not value or not is_sealed(value):
+                continue
+            if box is None:
+                key = _target_secrets_key(settings)
+                if key is None:
+                    raise BackupError("secrets_key_missing", "备份中的密钥是加密保存的：请先设置与备份来源相同的 "
+                                      "LIVEBOARD_SECRETS_KEY（或放回原数据目录中的 secrets_key 文件），再恢复；未写入任何数据")
+                box = SecretBox(key)
+            try:
+                box.open(value)
+            except SecretUnreadable:
+                raise BackupError("secrets_key_mismatch", "LIVEBOARD_SECRETS_KEY 与备份来源不同，无法解密备份中的密钥："
+                                  "请使用备份来源的密钥再恢复；未写入任何数据", {"table": table}) from None
+
+
 def _check_migrations_known(url: str, manifest: dict) -> None:
     revision = manifest["config_store"]["alembic_revision"]
     known = _revisions_newest_first(url)
@@ -451,7 +519,8 @@ def _check_migrations_known(url: str, manifest: dict) -> None:
 
 def _write_backup(settings: Settings, work: Path, echo: Echo, chunk_rows: int) -> dict:
     created_at = datetime.now(timezone.utc)
-    config = _dump_config(settings.config_db_url, work / "config", echo)
+    config = _dump_config(settings.config_db_url, work / "config", echo,
+                          functools.cache(lambda: SecretBox(settings.with_secret_key().secrets_key)))
     analytics = {"backend": settings.store,
                  **_export_analytics(open_store(settings), work / EVENTS_FILE, echo, chunk_rows)}
     files = {f"config/{name}.jsonl.gz": rows for name, rows in config["tables"].items()}
@@ -462,7 +531,8 @@ def _write_backup(settings: Settings, work: Path, echo: Echo, chunk_rows: int) -
         "config_store": config, "analytics_store": analytics,
         "files": {name: {"sha256": _sha256(work / name), "rows": rows} for name, rows in files.items()},
     }
-    (work / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    with _private_file(work / MANIFEST) as out:
+        out.write(json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     return manifest
 
 
@@ -480,7 +550,9 @@ def create_backup(settings: Settings, dest_dir: Path | str, echo: Echo = _quiet,
         raise BackupError("backup_destination_not_empty", f"备份目录 {dest} 已存在且不为空；请指定一个新目录")
     work = dest.with_name(dest.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    work.mkdir(mode=0o700)
+    os.chmod(work, 0o700)
     try:
         manifest = _write_backup(settings, work, echo, chunk_rows)
     except BaseException:
@@ -488,7 +560,7 @@ def create_backup(settings: Settings, dest_dir: Path | str, echo: Echo = _quiet,
         raise
     if dest.exists():
         dest.rmdir()
-    work.rename(dest)  # a directory named DEST is always a complete backup
+    work.rename(dest)  # (an empty DEST made beforehand is replaced by the private one)  # a directory named DEST is always a complete backup
     echo(f"[backup] 完成：{dest}（配置库 {len(manifest['config_store']['tables'])} 张表，"
          f"销售事件 {manifest['analytics_store']['sales_events']} 条）")
     return manifest
@@ -503,8 +575,9 @@ def restore_backup(settings: Settings, src_dir: Path | str, echo: Echo = _quiet,
     url = settings.config_db_url
     _check_migrations_known(url, manifest)
     _verify_files(src, manifest, echo)
+    _check_secrets_key(src, manifest, settings)
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     store = open_store(settings)
     engine = make_engine(url)
     try:

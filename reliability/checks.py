@@ -21,11 +21,14 @@ def stored_rows(services: Services, settings) -> list[tuple[str, str, int]]:
 
 
 def wait_stored(services: Services, settings, expected: int, echo, quiet_s: float = 60) -> None:
+    """Until `expected` events are stored or held (refunds waiting for their order), or no progress."""
     database = settings.clickhouse_url.rsplit("/", 1)[1]
     last, last_change = -1, time.monotonic()
     while True:
         try:
-            (stored,) = services.ch_client().execute(f"SELECT uniqExact(event_id) FROM {database}.sales_events")[0]
+            (stored,) = services.ch_client().execute(
+                f"SELECT (SELECT uniqExact(event_id) FROM {database}.sales_events) "
+                f"+ (SELECT count() FROM {database}.pending_refunds FINAL WHERE applied = 0)")[0]
         except Exception:  # ClickHouse may still be coming back
             stored = last
         if stored >= expected:
@@ -37,3 +40,12 @@ def wait_stored(services: Services, settings, expected: int, echo, quiet_s: floa
             echo(f"[reliability] writers made no progress for {quiet_s:.0f} s at {stored}/{expected}")
             return
         time.sleep(1)
+
+
+def held_refunds(services: Services, settings) -> set[str]:
+    """Event ids of refunds waiting for their order (pending_refunds, not applied)."""
+    database = settings.clickhouse_url.rsplit("/", 1)[1]
+    rows = services.ch_client().execute(
+        f"SELECT event_id FROM {database}.pending_refunds FINAL WHERE applied = 0")
+    return {event_id for (event_id,) in rows}
+

@@ -40,8 +40,8 @@ from bench.infra import (
 )
 from configstore.db import make_engine, make_sessionmaker
 from operations.migrations import migrate_all
-from reliability.checks import stored_count, stored_rows, wait_stored
-from reliability.oracle import independent_board, net_fen
+from reliability.checks import held_refunds, stored_count, stored_rows, wait_stored
+from reliability.oracle import independent_board, net_fen, settle_refunds
 from reliability.traffic import Batch, Ledger, PacedSenders
 
 
@@ -62,7 +62,8 @@ class FaultReport:
     accepted: int = 0
     rejected: int = 0
     unresolved: int = 0
-    stored: int = 0
+    stored: int = 0  # accepted and stored: as sales, or held (a refund waiting for its order)
+    held: int = 0
     stored_rows: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -86,8 +87,8 @@ class FaultReport:
         return [
             f"[faults] events sent {self.sent}, accepted {self.accepted}, rejected {self.rejected} (by design), "
             f"unresolved {self.unresolved}",
-            f"[faults] stored {self.stored} (rows {self.stored_rows}), lost {self.lost}, duplicated {self.duplicated}, "
-            f"refused but stored {self.refused_but_stored}",
+            f"[faults] stored {self.stored} (rows {self.stored_rows}; refunds held for their order {self.held}), "
+            f"lost {self.lost}, duplicated {self.duplicated}, refused but stored {self.refused_but_stored}",
             f"[faults] net fen accepted {self.accepted_net_fen}, stored {self.stored_net_fen}; "
             f"pre-aggregate = raw: {self.preaggregate_matches_raw}; boards = independent: {self.boards_match}",
             f"[faults] HTTP attempts {dict(sorted(self.requests.items()))}; undocumented 5xx {self.server_errors or 0}",
@@ -107,13 +108,13 @@ def run_faults(services: Services, work_dir: Path, plan: FaultPlan, echo=print) 
     slug = f"faults-{suffix}"
     described = workload.setup_campaign(sessions, slug)
     source = f"faults-{suffix}"
-    secret = workload.ensure_source(sessions, source)
+    secret = workload.ensure_source(sessions, source, settings)
     children = Children(work_dir / "logs")
     report = FaultReport()
     try:
         port = free_port()
         api = children.liveboard("api", settings, "serve", "--port", str(port), "--workers", "2", "--threads", "8")
-        wait_http(f"http://127.0.0.1:{port}/healthz", api, what="liveboard serve")
+        wait_http(f"http://127.0.0.1:{port}/livez", api, what="liveboard serve")
         consumers = [children.liveboard(f"consumer-{n}", settings, "consume") for n in range(2)]
         ledger = Ledger()
         senders = PacedSenders(f"http://127.0.0.1:{port}/v1/webhooks/{source}", secret, ledger,
@@ -226,16 +227,19 @@ def _verify(report: FaultReport, ledger: Ledger, services, settings, children, p
     rows = stored_rows(services, settings)
     stored_ids = [r[0] for r in rows]
     distinct = set(stored_ids)
+    # a refund whose order was refused (or never sent) is held, not stored as a sale
+    accepted_events, expected_held = settle_refunds(ledger.events[i] for i in ledger.accepted)
+    held = held_refunds(services, settings)
     report.sent = len(ledger.events)
     report.accepted = len(ledger.accepted)
     report.rejected = len(ledger.rejected)
     report.unresolved = len(ledger.unresolved)
-    report.stored = len(distinct & ledger.accepted)
+    report.held = len(held)
+    report.stored = len((distinct | held) & ledger.accepted)
     report.stored_rows = len(stored_ids)
-    report.lost = len(ledger.accepted - distinct)
+    report.lost = len(ledger.accepted - distinct - held) + len({e["event_id"] for e in expected_held} ^ held)
     report.duplicated = len(stored_ids) - len(distinct)
-    report.refused_but_stored = len(distinct & set(ledger.rejected))
-    accepted_events = [ledger.events[i] for i in ledger.accepted]
+    report.refused_but_stored = len((distinct | held) & set(ledger.rejected))
     report.accepted_net_fen = net_fen(accepted_events)
     report.stored_net_fen = sum(fen if kind == "order.paid" else -fen for _, kind, fen in rows)
     report.requests = dict(ledger.requests)
@@ -245,7 +249,7 @@ def _verify(report: FaultReport, ledger: Ledger, services, settings, children, p
     aggregate = stats["aggregate"].get(slug, {})
     report.preaggregate_matches_raw = (stats["matches"] and aggregate.get("net_gmv_fen") == report.accepted_net_fen
                                        and aggregate.get("paid_orders", 0) + aggregate.get("refunds", 0)
-                                       == report.accepted)
+                                       == len(accepted_events))
     _cli(children, settings, "rank")
     board = requests.get(f"http://127.0.0.1:{port}/v1/campaigns/{slug}/boards", params={"period": "campaign"},
                          timeout=30).json()

@@ -30,7 +30,7 @@ from bench.infra import (
 )
 from configstore.db import make_engine, make_sessionmaker
 from operations.migrations import migrate_all
-from reliability.checks import stored_rows, wait_stored
+from reliability.checks import held_refunds, stored_rows, wait_stored
 from reliability.traffic import Batch, Ledger, PacedSenders
 
 
@@ -96,14 +96,14 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
     sessions = make_sessionmaker(make_engine(settings.config_db_url))
     slug = f"load-{suffix}"
     described = workload.setup_campaign(sessions, slug)
-    secret = workload.ensure_source(sessions, "load")
+    secret = workload.ensure_source(sessions, "load", settings)
     children = Children(work_dir / "logs")
     report = LoadReport(max_growth=plan.max_growth)
     try:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         api = children.liveboard("api", settings, "serve", "--port", str(port), "--workers", "2", "--threads", "8")
-        wait_http(f"{base}/healthz", api, what="liveboard serve")
+        wait_http(f"{base}/livez", api, what="liveboard serve")
         consumers = [children.liveboard(f"consumer-{n}", settings, "consume") for n in range(2)]
         children.liveboard("scheduler", settings, "schedule")
         ledger = Ledger()
@@ -134,12 +134,12 @@ def run_load(services: Services, work_dir: Path, plan: LoadPlan, echo=print) -> 
         readers.join()
         wait_stored(services, settings, len(ledger.accepted), echo)
         rows = stored_rows(services, settings)
-        stored_ids = {r[0] for r in rows}
+        stored_ids = {r[0] for r in rows} | held_refunds(services, settings)  # refunds held for their order
         report.accepted = len(ledger.accepted)
         report.achieved_rate = (report.accepted - before) / report.seconds if report.seconds else 0.0
         report.stored = len(stored_ids & ledger.accepted)
         report.lost = len(ledger.accepted - stored_ids)
-        report.duplicated = len(rows) - len(stored_ids)
+        report.duplicated = len(rows) - len({r[0] for r in rows})
         report.requests = dict(ledger.requests)
         report.server_errors = ledger.server_errors()
         report.board_reads, report.board_errors = readers.reads, dict(readers.errors)

@@ -32,3 +32,32 @@ def independent_board(events: Iterable[dict], *, resolve: Callable[[dict], str |
 
 def net_fen(events: Iterable[dict]) -> int:
     return sum(e["amount_fen"] * (1 if e["type"] == "order.paid" else -1) for e in events)
+
+
+def settle_refunds(events: Iterable[dict]) -> tuple[list[dict], list[dict]]:
+    """(what the boards count, refunds held): a refund counts against the order it names (same
+    source platform and order id) only when that order's payment is among `events`, with the order's
+    host and enterprise, and never for more than is left of the order; other refunds wait."""
+    events = list(events)
+    left: dict[tuple[str, str], int] = defaultdict(int)
+    orders: dict[tuple[str, str], dict] = {}
+    for e in events:
+        if e["type"] == "order.paid":
+            key = (e["platform"], e["order_id"])
+            left[key] += e["amount_fen"]
+            orders.setdefault(key, e)
+    counted, held = [], []
+    for e in sorted(events, key=lambda e: e["type"] != "order.paid"):  # payments first
+        if e["type"] != "order.refunded":
+            counted.append(e)
+            continue
+        key = (e["platform"], e["order_id"])
+        if key not in orders:
+            held.append(e)
+            continue
+        amount = min(e["amount_fen"], left[key])
+        left[key] -= amount
+        order = orders[key]
+        counted.append({**e, "amount_fen": amount, "host": order["host"], "enterprise": order["enterprise"]})
+    return counted, held
+

@@ -18,6 +18,7 @@ from configstore import registry, snapshots
 from configstore.registry import CampaignInfo
 from domain.clock import SYSTEM_CLOCK
 from domain.periods import local_day
+from services import freeze
 from services.boards import compute_board, entry_dict
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,18 @@ def publish_all(sessions: sessionmaker[Session], store: AnalyticsStore, now: dat
     now = now or SYSTEM_CLOCK.now()
     results = []
     for campaign in registry.list_campaigns(sessions):
-        if campaign.is_frozen(now):
-            continue  # boards stop moving after the freeze
         try:
+            if campaign.is_frozen(now):  # boards stop moving; on-demand views are stored as they stand
+                if snapshots.frozen_at(sessions, campaign.slug) is None:
+                    views = freeze.freeze(sessions, store, campaign, now)
+                    results.append({"campaign": campaign.slug, "frozen_views": views, "changed_boards": 0,
+                                    "seconds": 0.0})
+                continue
+            if snapshots.frozen_at(sessions, campaign.slug) is not None:
+                snapshots.clear_frozen(sessions, campaign.slug)
+                log.info("freeze of %s lifted: public views are live again", campaign.slug)
             results.append(publish_campaign(sessions, store, campaign, now))
-        except Exception:  # one broken campaign must not stop the others
+        except Exception as exc:  # one broken campaign must not stop the others
             log.exception("ranking failed for campaign %s", campaign.slug)
+            results.append({"campaign": campaign.slug, "error": f"{type(exc).__name__}: {exc}"[:500]})
     return results

@@ -13,9 +13,14 @@ import orjson
 ENVELOPE_VERSION = 1
 
 
-def partition_key(event: dict[str, Any]) -> bytes:
-    """campaign:host keeps one host's events in one partition, in order."""
-    return f"{event.get('campaign', '')}:{event.get('host', '')}".encode()
+def partition_key(event: dict[str, Any], source: str = "") -> bytes:
+    """An order's events (paid, refunds) share a partition, so one writer sees them in order and a
+    refund that arrives before its order is applied by the writer that later stores the order.
+    Events without an order (live events) are keyed by their own id."""
+    order_id = event.get("order_id")
+    if order_id:
+        return f"{event.get('platform', '')}:{order_id}".encode()
+    return f"{source}:{event.get('event_id', '')}".encode()
 
 
 def wrap(event: dict[str, Any], *, source: str, received_at: datetime, webhook_id: str) -> bytes:

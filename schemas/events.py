@@ -132,4 +132,7 @@ def validate_event(item: Any, *, now: datetime | None = None) -> Validated | Inv
         return Invalid([FieldError("occurred_at", "too_old", "时间早于 2015-01-01")])
     if occurred > now + MAX_FUTURE_SKEW:
         return Invalid([FieldError("occurred_at", "in_future", "时间晚于当前时间超过一天")])
+    region = item.get("region_code")
+    if region and region[:6] != item.get("county"):
+        return Invalid([FieldError("region_code", "not_in_county", "乡镇或村的区划代码不在所填县市（county）之下")])
     return Validated(event=item, occurred_at_utc=occurred)

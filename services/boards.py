@@ -71,13 +71,15 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
     them, to list them as ineligible with the reason). Distinct buyers are merged only for the
     first `buyers_for_top` entries: it is the expensive part of the query.
     """
+    previous_ranks = previous_ranks or {}  # domain.ranking wants a mapping: no previous board, no ranks
     if first_day > last_day:
         return Board(dimension, [])
     if dimension in DIMENSIONS:
         totals = totals_by_dimension(store, dimension=dimension, campaign=campaign, first_day=first_day,
                                      last_day=last_day)
         names = {t.participant_id: dimension_name(dimension, t.participant_id) for t in totals}
-        return Board(dimension, rank_participants(totals, names=names, previous_ranks=previous_ranks or {}, limit=None))
+        return Board(dimension, rank_participants(totals, names=names, previous_ranks=previous_ranks or {}, limit=None,
+                                                  only_sellers=False))
     if dimension not in BOARDS:
         raise ValueError(f"unknown board dimension {dimension!r}")
 
@@ -96,6 +98,16 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
         ranking = [replace(e, buyers=buyers.get(e.participant_id, 0)) if e.rank <= buyers_for_top else e
                    for e in ranking]
     return Board(dimension, ranking, unattributed)
+
+
+# What anyone may see of a board line: the board page and the mini-program show these; refunds and
+# paid amounts per participant are for organizers (console, admin API) only.
+PUBLIC_FIELDS = ("rank", "previous_rank", "movement", "id", "name", "net_gmv_fen", "order_count", "units", "buyers")
+
+
+def public_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A published or computed board as the public sees it: the top ten, public fields only."""
+    return [{name: entry.get(name) for name in PUBLIC_FIELDS} for entry in entries[:TOP_N]]
 
 
 def entry_dict(entry: BoardEntry, top_n: int = TOP_N) -> dict[str, Any]:
@@ -136,38 +148,67 @@ def clip(campaign: CampaignInfo, period: Period) -> tuple[date, date]:
     return max(period.first_day, campaign.first_day), min(period.last_day, campaign.last_day)
 
 
+def _period_header(campaign: CampaignInfo, period: Period, now: datetime,
+                   frozen_at: datetime | None) -> dict[str, Any]:
+    return {"campaign": campaign.as_dict(), "period": period.kind, "period_key": period.key,
+            "period_name": PERIOD_NAMES_ZH[period.kind], "first_day": period.first_day.isoformat(),
+            "last_day": period.last_day.isoformat(), "computed_at": now.isoformat(),
+            "source": "frozen" if frozen_at else "computed",
+            "frozen_at": frozen_at.isoformat() if frozen_at else None}
+
+
 def period_boards(sessions: sessionmaker[Session], store: AnalyticsStore, campaign: CampaignInfo, period: Period,
-                  now: datetime) -> dict[str, Any]:
-    """Both boards for one period, computed now (top ten shown, the full count given)."""
+                  now: datetime, frozen_at: datetime | None = None, organizer: bool = False) -> dict[str, Any]:
+    """Both boards for one period, computed now: the top ten as the public sees them (public fields),
+    or every field for organizers; the full count given. `frozen_at`: computed for the freeze
+    (services/freeze.py)."""
     first_day, last_day = clip(campaign, period)
-    payload: dict[str, Any] = {
-        "campaign": campaign.as_dict(), "period": period.kind, "period_key": period.key,
-        "period_name": PERIOD_NAMES_ZH[period.kind], "first_day": period.first_day.isoformat(),
-        "last_day": period.last_day.isoformat(), "computed_at": now.isoformat(), "source": "computed"}
+    payload = _period_header(campaign, period, now, frozen_at)
     for board in BOARDS:
         computed = (compute_board(sessions, store, dimension=board, campaign=campaign.slug, first_day=first_day,
                                   last_day=last_day)
                     if board in campaign.boards else Board(board, []))
-        payload[board] = [entry_dict(e) for e in computed.top()]
+        top = [entry_dict(e) for e in computed.top()]
+        payload[board] = top if organizer else public_entries(top)
         payload[f"ranked_{board}"] = len(computed.entries)
     return payload
 
 
-def breakdown(sessions: sessionmaker[Session], store: AnalyticsStore, campaign: CampaignInfo, period: Period,
-              dimension: str, now: datetime) -> dict[str, Any]:
-    """Net GMV of one period by county, category or platform, with each value's share."""
-    first_day, last_day = clip(campaign, period)
-    ranking = compute_board(sessions, store, dimension=dimension, campaign=campaign.slug, first_day=first_day,
-                            last_day=last_day).entries
+def empty_period_boards(campaign: CampaignInfo, period: Period, frozen_at: datetime) -> dict[str, Any]:
+    """A period with nothing in it as of the freeze (it starts after the freeze day)."""
+    payload = _period_header(campaign, period, frozen_at, frozen_at)
+    for board in BOARDS:
+        payload[board], payload[f"ranked_{board}"] = [], 0
+    return payload
+
+
+def _breakdown_payload(campaign: CampaignInfo, period: Period, dimension: str, ranking: list[BoardEntry],
+                       now: datetime, frozen_at: datetime | None) -> dict[str, Any]:
     total_net = sum(e.net_gmv_fen for e in ranking)
     rows = [{"rank": e.rank, "value": e.participant_id, "name": e.name, "net_gmv_fen": e.net_gmv_fen,
              "paid_fen": e.paid_fen, "refunded_fen": e.refunded_fen, "order_count": e.order_count,
              "refund_count": e.refund_count, "units": e.units, "buyers": e.buyers, "refund_rate": e.refund_rate,
              "share": round(e.net_gmv_fen / total_net, 4) if total_net else 0.0} for e in ranking]
-    return {"campaign": campaign.as_dict(), "dimension": dimension, "dimension_name": DIMENSION_NAMES_ZH[dimension],
-            "period": period.kind, "period_key": period.key, "first_day": period.first_day.isoformat(),
-            "last_day": period.last_day.isoformat(), "net_gmv_fen": total_net, "rows": rows,
-            "computed_at": now.isoformat()}
+    header = _period_header(campaign, period, now, frozen_at)
+    return {"campaign": header["campaign"], "dimension": dimension, "dimension_name": DIMENSION_NAMES_ZH[dimension],
+            "period": period.kind, "period_key": period.key, "first_day": header["first_day"],
+            "last_day": header["last_day"], "net_gmv_fen": total_net, "rows": rows, "computed_at": now.isoformat(),
+            "source": header["source"], "frozen_at": header["frozen_at"]}
+
+
+def breakdown(sessions: sessionmaker[Session], store: AnalyticsStore, campaign: CampaignInfo, period: Period,
+              dimension: str, now: datetime, frozen_at: datetime | None = None) -> dict[str, Any]:
+    """Net GMV of one period by county, category or platform, with each value's share. Every value
+    is listed, those at zero or below too, so the rows add up to the period's net GMV whatever the
+    dimension."""
+    first_day, last_day = clip(campaign, period)
+    ranking = compute_board(sessions, store, dimension=dimension, campaign=campaign.slug, first_day=first_day,
+                            last_day=last_day).entries
+    return _breakdown_payload(campaign, period, dimension, ranking, now, frozen_at)
+
+
+def empty_breakdown(campaign: CampaignInfo, period: Period, dimension: str, frozen_at: datetime) -> dict[str, Any]:
+    return _breakdown_payload(campaign, period, dimension, [], frozen_at, frozen_at)
 
 
 def published_day(sessions: sessionmaker[Session], campaign: CampaignInfo, day: date) -> dict[str, Any] | None:
@@ -178,7 +219,7 @@ def published_day(sessions: sessionmaker[Session], campaign: CampaignInfo, day: 
     for board in BOARDS:
         snap = snapshots.latest(sessions, campaign.slug, board, "day", day.isoformat())
         found = found or snap is not None
-        payload[board] = snap.entries if snap else []
+        payload[board] = public_entries(snap.entries) if snap else []
         payload[f"{board}_published_at"] = snap.published_at.isoformat() if snap else None
         payload[f"{board}_computed_at"] = snap.computed_at.isoformat() if snap else None
         payload[f"{board}_content_hash"] = snap.content_hash if snap else None

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from prometheus_client import Counter as PromCounter
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,16 +20,24 @@ from configstore.db import make_engine, make_sessionmaker
 from configstore.secretbox import SecretBox
 from configstore.sources import SourceCache
 from domain.clock import SYSTEM_CLOCK, Clock
+from domain.ttl_cache import TtlCache
 from eventlog import EventLog, open_event_log
 from settings import Settings
 
 if TYPE_CHECKING:
     from wechat.adapter import WeChatClient
 
+REPLAY_CACHE_SIZE = 20_000  # about 4 MB at most
+
+
+# The API's counters for Prometheus (GET /metrics). Under gunicorn every worker writes its own
+# files in PROMETHEUS_MULTIPROC_DIR (set by `liveboard serve`) and a scrape sums them all.
+API_EVENTS = PromCounter("liveboard_api_events", "Intake events and requests, by what happened", ["what"])
+
 
 class Metrics:
     """Process-local counters for the health view (events accepted, rejected, ...), with 10-second
-    buckets over the last minute for rates."""
+    buckets over the last minute for rates; each also counts in Prometheus' liveboard_api_events."""
 
     BUCKET_S = 10
     WINDOW_S = 60
@@ -41,6 +50,7 @@ class Metrics:
 
     def incr(self, name: str, by: int = 1) -> None:
         if by:
+            API_EVENTS.labels(name).inc(by)
             bucket = int(self.clock.time() // self.BUCKET_S)
             with self._lock:
                 self._counts[name] += by
@@ -70,6 +80,8 @@ class Runtime:
     event_log: EventLog
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = SYSTEM_CLOCK
+    # webhook-ids of requests answered 202 lately (backend.webhooks): a replay is answered, not appended
+    webhook_replays: TtlCache[bytes, bytes] = field(default_factory=lambda: TtlCache(REPLAY_CACHE_SIZE))
     _store: AnalyticsStore | None = None
     _wechat: WeChatClient | None = None
     _wechat_built: bool = False
@@ -89,7 +101,7 @@ class Runtime:
     @property
     def secrets(self) -> SecretBox:
         """Encrypts and decrypts the secrets the config store keeps (configstore/secretbox.py)."""
-        return SecretBox(self.settings.secrets_key)
+        return self.sources.box
 
     @property
     def wechat(self) -> WeChatClient | None:
@@ -110,10 +122,12 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, event_log: EventLog | None = None, clock: Clock = SYSTEM_CLOCK) -> "Runtime":
+        settings.secure_data_dir()  # owner-only, before anything in it is opened or created
         settings = settings.with_secret_key()
         engine = make_engine(settings.config_db_url)
         sessions = make_sessionmaker(engine)
-        return cls(settings=settings, engine=engine, sessions=sessions, sources=SourceCache(sessions, clock=clock),
+        sources = SourceCache(sessions, SecretBox(settings.secrets_key), clock=clock)
+        return cls(settings=settings, engine=engine, sessions=sessions, sources=sources,
                    event_log=event_log or open_event_log(settings, client_id="liveboard-api"),
                    metrics=Metrics(clock), clock=clock)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import stat
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -31,6 +32,31 @@ def _parse(f, raw: str):
     return raw
 
 
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and its parents) if missing; `path` itself ends up 0700."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _owner_only(path)
+
+
+def make_private_file(path: Path) -> None:
+    """Create an empty `path` with mode 0600 if it does not exist (so a database opened on it next
+    never exists readable by others), or take group and other bits off the existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        _owner_only(path)
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+        if not stat.S_ISLNK(mode) and mode & 0o077:
+            os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except FileNotFoundError:  # removed meanwhile (an SQLite -shm file, a sibling's temp file)
+        pass
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./data")
@@ -41,6 +67,7 @@ class Settings:
     sales_topic: str = "liveboard.sales.v1"
     dead_letter_topic: str = "liveboard.sales.dlq.v1"
     topic_partitions: int = 6
+    topic_replication_factor: int = -1  # -1: the brokers' default (3 on a cluster, 1 on one broker)
     clickhouse_url: str = "clickhouse://127.0.0.1:9000/liveboard"
     chdb_dir: Path | None = None  # default: data_dir/chdb
     chdb_database: str = "liveboard"
@@ -48,6 +75,14 @@ class Settings:
     consumer_group: str = "liveboard-sales-writer"
     consumer_batch_rows: int = 5000
     consumer_batch_ms: int = 500
+    # A writer that does not poll for this long loses its partitions; store outages are waited out
+    # paused and polling, so this only bounds one batch's look-ups and insert.
+    consumer_max_poll_interval_ms: int = 120_000
+    consumer_session_timeout_ms: int = 10_000
+    # Background components report a heartbeat this often; /healthz answers 503 when no writer is
+    # running or the writers are more than this many events behind.
+    heartbeat_seconds: float = 5.0
+    health_max_writer_lag: int = 50_000
     ranking_interval_seconds: float = 5.0
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500
@@ -64,6 +99,9 @@ class Settings:
     ratelimit_storage_uri: str = "liveboard+configstore://"
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
+    # Reverse proxies in front whose X-Forwarded-For is trusted for the client address (rate limits
+    # count per client): 0 when clients connect directly, 1 behind one nginx. Never more than there are.
+    proxy_hops: int = 0
     # WeChat mini-program. An empty appid switches login, wxa codes and pushes off.
     wechat_appid: str = ""
     wechat_secret: str = ""
@@ -114,7 +152,7 @@ class Settings:
 
     def _generated(self, name: str, make) -> str:
         path = self.data_dir / name
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.data_dir)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -128,6 +166,21 @@ class Settings:
                 return key
             time.sleep(0.01)
         raise RuntimeError(f"{path} is empty; delete it or set LIVEBOARD_{name.upper()}")
+
+    def secure_data_dir(self) -> None:
+        """The data dir and what it holds readable by this OS user only: the dir (and the chDB dir)
+        0700, the files in it 0600; SQLite files about to be created are made 0600 first (SQLite
+        gives its -wal and -shm files the database's mode). Idempotent; every start runs it, so a
+        data dir made by an older version is tightened too."""
+        make_private_dir(self.data_dir)
+        for entry in self.data_dir.iterdir():
+            _owner_only(entry)
+        if self.event_log == "sqlite":
+            make_private_file(self.event_log_path)
+        if not self.database_url:
+            make_private_file(self.data_dir / "config.sqlite3")
+        if self.store == "chdb":
+            make_private_dir(self.chdb_path)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

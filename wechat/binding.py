@@ -9,6 +9,8 @@
   and the user's previous host. Organizers can unbind.
 * Failed attempts are stored in the config store (so limits hold across processes) and
   limited per user and per IP: ``MAX_FAILURES`` in ``FAILURE_WINDOW``.
+* Codes issued, revoked and used, bindings made, replaced and removed are in the audit log
+  (configstore.audit), by whoever the caller acts as.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from configstore import audit
 from configstore.db import transaction
 from configstore.models import Host
 from configstore.wechat_models import (
@@ -99,10 +102,9 @@ def issue_bind_code(factory: sessionmaker[Session], host_id: str, *, ttl_seconds
     with transaction(factory) as s:
         if s.get(Host, host_id) is None:
             raise UnknownHost(host_id)
-        s.execute(update(HostBindCode)
-                  .where(HostBindCode.host_id == host_id, HostBindCode.used_at.is_(None),
-                         HostBindCode.revoked_at.is_(None))
-                  .values(revoked_at=now))
+        for unused in s.scalars(select(HostBindCode).where(
+                HostBindCode.host_id == host_id, HostBindCode.used_at.is_(None), HostBindCode.revoked_at.is_(None))):
+            unused.revoked_at = now  # through the ORM, so each revocation is audited
         s.add(HostBindCode(host_id=host_id, code_hash=code_hash(code, pepper), created_at=now,
                            expires_at=expires_at))
     log.info("bind code issued host=%s expires_at=%s", host_id, expires_at.isoformat())
@@ -165,8 +167,15 @@ def bind_with_code(factory: sessionmaker[Session], user_id: int, raw_code: Any, 
             .values(used_at=now, used_by_user_id=user_id)
         ).rowcount == 1
         if claimed:
+            # the claim is one conditional UPDATE (a code works once, even under concurrency), which
+            # no mapper event sees: its audit entry is written here
+            audit.record(s, "update", HostBindCode.__tablename__, str(row.id),
+                         {"used_at": None, "used_by_user_id": None}, {"used_at": now, "used_by_user_id": user_id})
             host_id = row.host_id
-            s.execute(delete(HostBinding).where((HostBinding.host_id == host_id) | (HostBinding.user_id == user_id)))
+            for replaced in s.scalars(select(HostBinding).where(
+                    (HostBinding.host_id == host_id) | (HostBinding.user_id == user_id))):
+                s.delete(replaced)
+            s.flush()
             s.add(HostBinding(host_id=host_id, user_id=user_id, bound_at=now))
             s.flush()
             host = s.get(Host, host_id)
@@ -181,7 +190,10 @@ def bind_with_code(factory: sessionmaker[Session], user_id: int, raw_code: Any, 
 def unbind_host(factory: sessionmaker[Session], host_id: str) -> bool:
     """Remove the host's binding; True when there was one."""
     with transaction(factory) as s:
-        removed = s.execute(delete(HostBinding).where(HostBinding.host_id == host_id)).rowcount
+        bindings = s.scalars(select(HostBinding).where(HostBinding.host_id == host_id)).all()
+        for binding in bindings:
+            s.delete(binding)  # through the ORM, so the removal is audited
+        removed = len(bindings)
     if removed:
         log.info("host unbound host=%s", host_id)
     return bool(removed)

@@ -33,8 +33,15 @@ from typing import Any
 
 from connectors._events import as_id
 from connectors._http import PlatformApiClient
-from connectors.base import (AccessToken, Page, PlatformRateLimited, PlatformRefused,
-                             PlatformUnavailable, TokenExpired, Window)
+from connectors.base import (
+    AccessToken,
+    Page,
+    PlatformRateLimited,
+    PlatformRefused,
+    PlatformUnavailable,
+    TokenExpired,
+    Window,
+)
 
 NAME = "douyin_shop"
 DEFAULT_BASE_URL = "https://openapi-fxg.jinritemai.com"

@@ -26,8 +26,15 @@ from typing import Any
 
 from connectors._events import CST, as_id
 from connectors._http import PlatformApiClient
-from connectors.base import (AccessToken, Page, PlatformRateLimited, PlatformRefused,
-                             PlatformUnavailable, TokenExpired, Window)
+from connectors.base import (
+    AccessToken,
+    Page,
+    PlatformRateLimited,
+    PlatformRefused,
+    PlatformUnavailable,
+    TokenExpired,
+    Window,
+)
 
 NAME = "youzan"
 DEFAULT_BASE_URL = "https://open.youzanyun.com"

@@ -145,8 +145,11 @@ def _unique(prefix: str) -> str:
 @pytest.fixture(scope="session")
 def shared_chdb_dir(tmp_path_factory) -> Path:
     # chDB holds one session per process: every in-process embedded test shares one directory and
-    # gets a database of its own inside it.
-    return tmp_path_factory.mktemp("chdb")
+    # gets a database of its own inside it (the one already open, when a test outside e2e opened it).
+    from analytics import chdb_store
+
+    opened = next(iter(chdb_store._sessions), None)
+    return Path(opened) if opened else tmp_path_factory.mktemp("chdb")
 
 
 def build_stack(mode: str, tmp_path: Path, request, *, chdb_dir: Path | None = None,
@@ -175,7 +178,7 @@ def build_stack(mode: str, tmp_path: Path, request, *, chdb_dir: Path | None = N
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     source = "shop-" + suffix[:6]
-    secret = create_source(app.extensions["liveboard"].sessions, source)
+    secret = create_source(app.extensions["liveboard"].sessions, source, box=app.extensions["liveboard"].secrets)
     stack = Stack(mode, settings, f"http://127.0.0.1:{server.server_port}", app, source, secret,
                   store_in_process=store_in_process, clock=clock, _server=server)
     if not store_in_process:

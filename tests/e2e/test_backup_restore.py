@@ -31,6 +31,7 @@ from backend.app import create_app
 from configstore import awards as award_lists
 from configstore import registry
 from configstore.db import make_engine, make_sessionmaker
+from configstore.secretbox import SecretBox
 from configstore.sources import create_source
 from consumers.rows import row_from_envelope
 from liveboard.sender import WebhookSender
@@ -62,13 +63,15 @@ def env_for(stack, settings) -> dict:
     """A child's environment for the deployment `settings` names."""
     return stack.env(LIVEBOARD_STORE=settings.store, LIVEBOARD_EVENT_LOG=settings.event_log,
                      LIVEBOARD_DATA_DIR=str(settings.data_dir), LIVEBOARD_CHDB_DIR=str(settings.chdb_path),
-                     LIVEBOARD_CLICKHOUSE_URL=settings.clickhouse_url, LIVEBOARD_DATABASE_URL=settings.config_db_url)
+                     LIVEBOARD_CLICKHOUSE_URL=settings.clickhouse_url, LIVEBOARD_DATABASE_URL=settings.config_db_url,
+                     LIVEBOARD_SECRETS_KEY=settings.secrets_key)
 
 
 def embedded_target(stack, data_dir: Path):
-    """An empty machine: chDB and a SQLite config store in a new data dir."""
+    """An empty machine: chDB and a SQLite config store in a new data dir, given the origin's
+    LIVEBOARD_SECRETS_KEY (the backup's secrets are sealed with it)."""
     return stack.settings.with_(store="chdb", event_log="sqlite", data_dir=data_dir, chdb_dir=data_dir / "chdb",
-                                database_url="")
+                                database_url="", secrets_key=stack.runtime.settings.secrets_key)
 
 
 def new_pg_database(pg) -> str:
@@ -86,7 +89,8 @@ def scale_target(stack, request, data_dir: Path):
     clickhouse = request.getfixturevalue("clickhouse_service")
     return stack.settings.with_(store="clickhouse", data_dir=data_dir,
                                 clickhouse_url=clickhouse.url_for(f"restore_{uuid.uuid4().hex[:10]}"),
-                                database_url=new_pg_database(request.getfixturevalue("postgres_service")))
+                                database_url=new_pg_database(request.getfixturevalue("postgres_service")),
+                                secrets_key=stack.runtime.settings.secrets_key)
 
 
 @contextmanager
@@ -255,7 +259,7 @@ def test_scale_backup_restores_into_fresh_databases(tmp_path, request, postgres_
             assert published(base_url) == original
             assert_recomputed_unchanged(target, base_url, original)
         # PostgreSQL sequences moved past the restored ids: new rows (a source, its audit entries) fit
-        create_source(target_sessions, "after-restore")
+        create_source(target_sessions, "after-restore", box=SecretBox(target.secrets_key))
         with target_sessions() as session:
             ids = session.execute(sa.text("SELECT id, name FROM webhook_sources ORDER BY id")).all()
         assert [name for _, name in ids] == [origin.source, "after-restore"] and ids[-1][0] == ids[-2][0] + 1
@@ -320,7 +324,7 @@ def test_restore_refuses_a_target_that_holds_data(tmp_path, request):
     # a deployment in use: a source, and two events of one host (one pre-aggregate row)
     target = scale_target(origin, request, tmp_path / "target")
     migrate_all(target)
-    create_source(make_sessionmaker(make_engine(target.config_db_url)), "douyin-shop")
+    create_source(make_sessionmaker(make_engine(target.config_db_url)), "douyin-shop", box=SecretBox(target.secrets_key))
     events = [order_event(campaign=SLUG, host="H1", enterprise="E1", amount_fen=fen) for fen in (500, 700)]
     open_store(target).insert("{db}.sales_events", EVENT_COLUMNS,
                               [row_from_envelope({"event": e, "source": "douyin-shop"}, orjson.dumps(e)) for e in events])

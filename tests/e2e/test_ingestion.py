@@ -13,6 +13,7 @@ import requests
 from eventlog.base import Record
 from liveboard.sender import sign_headers
 from schemas import envelope
+from tests.security.fuzz_embedded import raw_signed_headers
 from tests.support import order_event
 
 pytestmark = pytest.mark.e2e
@@ -123,6 +124,69 @@ def test_every_rejection_is_documented_json_and_stores_nothing(stack):
     assert stack.store.query("SELECT event_id FROM {db}.sales_events") == [(good["event_id"],)]
 
 
+def test_timestamps_signature_lists_and_replays(stack):
+    """webhook-timestamp is ASCII digits or invalid_timestamp; a malformed webhook-signature entry
+    does not hide a valid one after it; a replay (same webhook-id and body) is answered 202 once
+    more, marked, and not appended again."""
+    log = stack.runtime.event_log
+
+    def appended() -> int:
+        return log.count(log.sales_topic)
+
+    event = order_event(campaign=CAMPAIGN, host="H1", enterprise="E1", amount_fen=4321)
+    body, headers = _signed(stack, event)
+    now = str(int(time.time()))
+    arabic = now.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    fullwidth = now.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    odd = {"exponent": "1e9", "now as exponent": f"{now[0]}.{now[1:]}e{len(now) - 1}", "hex": "0x10",
+           "fraction": f"{now}.5", "sign": f"+{now}", "negative": "-5",
+           "Arabic-Indic digits": arabic.encode(), "fullwidth digits": fullwidth.encode(),
+           "underscores": f"{now[:4]}_{now[4:]}", "NaN": "NaN"}
+    refused = {}
+    for name, value in odd.items():
+        # signed over the same text, so only the timestamp's form can be what is refused
+        text = value.decode() if isinstance(value, bytes) else value
+        signed = raw_signed_headers(stack.secret, body, msg_id=headers["webhook-id"], timestamp=text)
+        response = _post_raw(stack, body, dict(signed, **{"webhook-timestamp": value}))
+        refused[name] = _error(response)
+    assert set(refused.values()) == {(401, "invalid_timestamp")}, refused
+    assert appended() == 0
+
+    valid = headers["webhook-signature"]
+    stale_key = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    other = sign_headers(stale_key, body, msg_id=headers["webhook-id"],
+                         timestamp=float(headers["webhook-timestamp"]))["webhook-signature"]
+    lists = {"no comma first": f"garbage {valid}", "bad base64 first": f"v1,!!!notbase64 {valid}",
+             "other version first": f"v2,abc {valid}", "empty entry first": f"v1, {valid}",
+             "three commas first": f"v1,a,b {valid}", "another key first": f"{other} {valid}",
+             "double spaces, garbage after": f"v9,x  {valid}   garbage"}
+    outcomes = {name: _post_raw(stack, body, dict(headers, **{"webhook-signature": value})).status_code
+                for name, value in lists.items()}
+    assert outcomes == dict.fromkeys(lists, 202), outcomes
+    assert _error(_post_raw(stack, body, dict(headers, **{"webhook-signature": f"garbage {other}"}))) == \
+        (401, "invalid_signature")
+    # the first of those was appended; every later one repeated its webhook-id and body: replays
+    assert appended() == 1
+
+    first = stack.sender.post({"events": [event, dict(event, event_id=event["event_id"] + "-b")]})
+    assert first.status_code == 202 and "replayed" not in first.json()
+    again_body, again_headers = first.request.body, dict(first.request.headers)
+    replay = _post_raw(stack, again_body, again_headers)
+    assert replay.status_code == 202 and replay.json() == {**first.json(), "replayed": True}
+    assert appended() == 1 + 2
+    # the same webhook-id with another body is no replay: it is checked and appended as usual
+    changed = orjson.dumps(dict(event, event_id=event["event_id"] + "-c"))
+    resigned = raw_signed_headers(stack.secret, changed, msg_id=again_headers["webhook-id"],
+                                  timestamp=again_headers["webhook-timestamp"])
+    response = _post_raw(stack, changed, resigned)
+    assert response.status_code == 202 and "replayed" not in response.json()
+    assert appended() == 1 + 2 + 1
+    print(f"\n[webhooks] {stack.mode}: {len(odd)} timestamp forms refused as invalid_timestamp; "
+          f"{len(lists)} signature lists with a malformed entry around the valid one accepted; "
+          f"replays answered without an append: {len(lists) - 1 + 1}; records appended {appended()}")
+    stack.drain(3)
+
+
 def test_mixed_batch_accepts_valid_items_and_lists_every_outcome(stack):
     ok1 = order_event(campaign=CAMPAIGN, host="H1", enterprise="E1", amount_fen=100)
     ok2 = order_event(campaign=CAMPAIGN, host="H2", enterprise="E1", amount_fen=250)
@@ -145,7 +209,7 @@ def test_rotated_secret_both_valid_and_revoked_source_gets_401(stack):
     from configstore.sources import revoke_source, rotate_secret
 
     event = order_event(campaign=CAMPAIGN, host="H1", enterprise="E1", amount_fen=100)
-    new_secret = rotate_secret(stack.sessions, stack.source)
+    new_secret = rotate_secret(stack.sessions, stack.source, box=stack.runtime.secrets)
     body = orjson.dumps(event)
     both = sign_headers(stack.secret, body)
     both["webhook-signature"] += " " + sign_headers(new_secret, body, msg_id=both["webhook-id"],
@@ -217,20 +281,16 @@ def test_clickhouse_outage_mid_stream_loses_nothing(scale_stack, clickhouse_serv
     clickhouse_service.kill()
     # the API keeps accepting (Kafka is up); the writer retries and commits nothing meanwhile
     assert {r.status_code for r in stack.sender.post_batches(second)} == {202}
-    retries = threading.Semaphore(0)
-
-    def wait(stop: threading.Event, seconds: float) -> bool:  # the writer's backoff, counted
-        retries.release()
-        return stop.wait(0.05)
-
     writer = stack.writer()
-    writer.wait = wait
+    writer.wait = lambda stop, seconds: stop.wait(min(seconds, 0.05))  # back off briefly: retries counted below
     stop = threading.Event()
     thread = threading.Thread(target=writer.run_once, args=(stop,), daemon=True)
     thread.start()
-    for _ in range(2):  # two failed attempts at the same rows, nothing committed meanwhile
-        assert retries.acquire(timeout=60)
-    assert thread.is_alive() and writer.stats.store_retries >= 2
+    deadline = time.monotonic() + 60
+    while writer.stats.store_retries < 2:  # two failed attempts at the same rows, nothing committed meanwhile
+        assert thread.is_alive() and time.monotonic() < deadline
+        time.sleep(0.05)
+    assert thread.is_alive()
     clickhouse_service.restart()
     thread.join(timeout=60)
     assert not thread.is_alive()

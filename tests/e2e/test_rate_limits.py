@@ -23,7 +23,7 @@ def _serve(stack, **env) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+            if requests.get(f"{base}/livez", timeout=2).status_code == 200:
                 return base
         except requests.ConnectionError:
             time.sleep(0.2)

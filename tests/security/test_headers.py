@@ -94,7 +94,8 @@ def test_every_get_route_and_error_answer_has_the_headers(seeded):
         url = seeded.url(route.rule)
         response = http.get(url, headers=how.get("headers", {}), params=read_query(), allow_redirects=False,
                             timeout=60)
-        if response.status_code != 200:
+        # /healthz is 503 here by design: the seeded deployment runs no writer
+        if response.status_code != (503 if route.rule == "/healthz" else 200):
             problems.append(f"{route.rule}: {response.status_code} (seeded parameters should give a page)")
         problems += header_problems(route.rule, response)
         if response.headers.get("Content-Type", "").startswith("text/html"):

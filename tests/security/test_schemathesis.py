@@ -104,7 +104,7 @@ def _seed(app, settings_: Settings, client) -> tuple[str, str, int, str]:
             s.add(Host(id=f"H{i:02d}", name=f"主播{i:02d}", county="433101"))
         for i in range(1, 4):
             s.add(Enterprise(id=f"E{i:02d}", name=f"企业{i:02d}", county="433122"))
-    secret = create_source(sessions, SOURCE)
+    secret = create_source(sessions, SOURCE, box=runtime.secrets)
     events = [order_event(campaign=SLUG, host=f"H{i % 5 + 1:02d}", enterprise=f"E{i % 3 + 1:02d}",
                           amount_fen=1000 * (i + 1), buyer=f"b{i}") for i in range(15)]
     body = json.dumps({"events": events}).encode()
@@ -160,12 +160,16 @@ def test_document_is_valid_and_covers_every_json_route(api):
     for rule in api.app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in ("console", "awards_console", "pages", "static", "api_docs"):
             continue  # HTML pages and the document itself
+        if rule.endpoint == "health.metrics":
+            continue  # Prometheus text format, not JSON
         path = rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}")
         served |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert served == documented
     for path, items in document["paths"].items():
         for method, item in items.items():
             for status, response in item["responses"].items():
+                if (method, path, status) == ("get", "/healthz", "503"):
+                    continue  # an unhealthy deployment's health report, not an error of the request
                 if int(status) >= 400:
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"} or \
@@ -230,6 +234,9 @@ def test_operation(api, label, mode):
     headers = _auth_headers(api, operation, mode)
     secured = bool(operation.definition.raw.get("security"))
     webhook = operation.path == "/v1/webhooks/{source_name}"
+    # /healthz answers 503 here by design (this deployment runs no writer): a documented health
+    # report, checked against its schema like every answer, not a server error
+    checks = [c for c in CHECKS if c is not not_a_server_error] if operation.path == "/healthz" else CHECKS
 
     for generation_mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         @settings(max_examples=MAX_EXAMPLES[mode], derandomize=True, database=None, deadline=None,
@@ -242,7 +249,7 @@ def test_operation(api, label, mode):
             before = api.log_size() if webhook else 0
             response = _call(api, case, headers, signing)
             STATUSES.setdefault(f"{label} [{mode}]", Counter())[response.status_code] += 1
-            case.validate_response(response, checks=CHECKS)
+            case.validate_response(response, checks=checks)
             if mode == "anonymous" and secured and not _unrouted(response, generation_mode):  # noqa: B023 (same iteration)
                 assert response.status_code == 401, case.as_curl_command()
             if webhook and response.status_code >= 400:

@@ -175,7 +175,7 @@ def test_no_secret_in_the_output_of_liveboard_run(tmp_path, fake):
         deadline = time.monotonic() + 120
         while True:
             try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{base}/livez", timeout=2).status_code == 200:
                     break
             except requests.ConnectionError:
                 pass

@@ -110,7 +110,8 @@ def test_sales_milestones_across_years_with_refund_flags(org):
     walk_to_final(org, v2024["id"])
 
     # a refund in 2024 takes E5 back under 10 million after the grant: flagged, never revoked
-    post_and_drain(stack, [refund("qcqh-2024", "E5", wan_yuan(300), at(2024, 12, 30))])
+    e5_order = next(e["order_id"] for e in events if e["enterprise"] == "E5" and e["campaign"] == "qcqh-2024")
+    post_and_drain(stack, [refund("qcqh-2024", "E5", wan_yuan(300), at(2024, 12, 30), order_id=e5_order)])
     v2025 = compute(org, kind="sales_milestone", scope="year", scope_key="2025")
     expected = [(ent, cat, amount, fen) for ent, fen, grant in MILESTONE_2025 if grant for cat, amount in [grant]]
     assert lines(v2025) == sorted(expected)

@@ -46,7 +46,7 @@ def ledger(org, **query):
 def test_s8_refund_after_a_paid_tier_keeps_the_line_refuses_a_contradicting_final_and_never_pays_twice(org):
     stack = org.stack
     register(stack, [enterprise("S8", **{"2023": "是", "2024": "是"})])
-    post_and_drain(stack, [paid("qcqh-2023", "S8", wan_yuan(1000) + 100, at(2023, 5, 1))])
+    post_and_drain(stack, [paid("qcqh-2023", "S8", wan_yuan(1000) + 100, at(2023, 5, 1), order_id="s8-2023")])
     v1 = compute(org, kind="sales_milestone", scope="year", scope_key="2023")
     assert [(i["participant_id"], i["amount_fen"]) for i in v1["items"]] == [("S8", wan_yuan(5))]
     assert "2022 年度的销售额奖励名单尚未定稿（尚未计算）" in v1["params"]["warnings"][0]
@@ -65,7 +65,8 @@ def test_s8_refund_after_a_paid_tier_keeps_the_line_refuses_a_contradicting_fina
     assert (change["actor"], change["before"]["status"], change["after"]["status"]) == ("admin-user", "pending", "paid")
 
     # a refund takes 2023 to 9 million: version 2 keeps S8's line, flagged, not "未突破"
-    post_and_drain(stack, [refund("qcqh-2023", "S8", wan_yuan(1000) + 100 - wan_yuan(900), at(2023, 12, 1))])
+    post_and_drain(stack, [refund("qcqh-2023", "S8", wan_yuan(1000) + 100 - wan_yuan(900), at(2023, 12, 1),
+                                  order_id="s8-2023")])  # a refund of that order
     v2 = compute(org, kind="sales_milestone", scope="year", scope_key="2023")
     assert (v2["version"], v2["based_on_id"]) == (2, v1["id"])
     [line] = v2["items"]

@@ -11,6 +11,7 @@ import requests
 from configstore import registry, snapshots
 from configstore.participants_import import import_participants
 from scheduler.ranking_job import publish_all
+from services.boards import public_entries
 from tests.support import order_event
 
 pytestmark = pytest.mark.e2e
@@ -26,13 +27,15 @@ def ev(host, fen, when, **kw):
     return order_event(campaign=SLUG, host=host, enterprise="E1", amount_fen=fen, occurred_at=when, **kw)
 
 
+H2_ORDER = ev("H2", 2_000, at(6, 8, 0, 0, 0), county="433126", platform="kuaishou", category="tea")  # Mon, W24
 EVENTS = [
     ev("H1", 1_000, at(6, 7, 23, 59, 59), county="433101", platform="douyin", category="tea"),    # Sun, W23
-    ev("H2", 2_000, at(6, 8, 0, 0, 0), county="433126", platform="kuaishou", category="tea"),     # Mon, W24
+    H2_ORDER,
     ev("H1", 4_000, at(6, 30, 23, 59, 59), county="433101", platform="douyin", category="citrus"),  # June
     ev("H3", 3_000, at(7, 1, 0, 0, 1), county="433130", platform="douyin", category="lily"),      # July
+    # a partial refund of H2's June order, on July 1: it lands on the day it happened
     ev("H2", 500, at(7, 1, 9), county="433126", platform="kuaishou", category="tea", event_type="order.refunded",
-       quantity=0),
+       quantity=0, order_id=H2_ORDER["order_id"]),
 ]
 # (period, key) -> expected host board [(rank, id, net)]
 EXPECTED = [
@@ -87,7 +90,10 @@ def test_boards_by_period_dimension_and_history(periods_stack):
     assert [(r["name"], r["net_gmv_fen"], r["share"]) for r in platform["rows"]] == [
         ("抖音", 5_000, 0.7143), ("快手", 2_000, 0.2857)]
     category = get(stack, "breakdown", dimension="category", period="week", key="2026-W27").json()
-    assert [(r["value"], r["net_gmv_fen"]) for r in category["rows"]] == [("citrus", 4_000), ("lily", 3_000)]
+    # week 27 holds H2's refund of a June order: tea is below zero there, and still listed
+    assert [(r["value"], r["net_gmv_fen"]) for r in category["rows"]] == [("citrus", 4_000), ("lily", 3_000),
+                                                                         ("tea", -500)]
+    assert category["net_gmv_fen"] == 6_500 == sum(r["net_gmv_fen"] for r in category["rows"])
     assert get(stack, "breakdown", dimension="sku").json()["error"]["code"] == "invalid_dimension"
 
     # a past day as it was published by the ranking job that ran on that day, unchanged since
@@ -95,7 +101,8 @@ def test_boards_by_period_dimension_and_history(periods_stack):
     publish_all(stack.sessions, stack.store, now=at(7, 1, 12).astimezone(timezone.utc))
     published = snapshots.latest(stack.sessions, SLUG, "hosts", "day", "2026-06-08")
     history = get(stack, "boards/history", day="2026-06-08").json()
-    assert history["hosts"] == published.entries and [e["id"] for e in history["hosts"]] == ["H2"]
+    # exactly what the board showed that day: its top ten, public fields only
+    assert history["hosts"] == public_entries(published.entries) and [e["id"] for e in history["hosts"]] == ["H2"]
     assert history["hosts_published_at"] == published.published_at.isoformat()
     assert get(stack, "boards/history", day="2026-06-09").status_code == 404
     assert get(stack, "boards/history", day="6月8日").json()["error"]["code"] == "invalid_day"

@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from configstore import accounts, audit, places, registry, sources
 from configstore.audit import acting_as
 from configstore.errors import ConfigError
-from configstore.models import Campaign
+from configstore.models import Campaign, WebhookSecret
 from configstore.participants_import import import_participants
+from configstore.secretbox import SecretBox
 
 pytestmark = pytest.mark.e2e
 
@@ -94,8 +96,9 @@ def test_every_change_leaves_an_exact_audit_entry(config_sessions):
         registry.update_campaign(config_sessions, "kiwi", name="湘西州（永顺）猕猴桃开园节",
                                  freeze_at=datetime(2026, 9, 7, 12, tzinfo=timezone.utc))
         registry.transition_campaign(config_sessions, "kiwi", "active")
-        secret = sources.create_source(config_sessions, "douyin-shop", "抖店")
-        sources.rotate_secret(config_sessions, "douyin-shop")
+        box = SecretBox(Fernet.generate_key().decode())
+        secret = sources.create_source(config_sessions, "douyin-shop", "抖店", box=box)
+        sources.rotate_secret(config_sessions, "douyin-shop", box=box)
     entries = list(reversed(audit.list_entries(config_sessions)))
     assert [(e["actor"], e["action"], e["target_type"]) for e in entries] == [
         ("li.na", "create", "campaigns"), ("li.na", "update", "campaigns"), ("li.na", "update", "campaigns"),
@@ -112,9 +115,12 @@ def test_every_change_leaves_an_exact_audit_entry(config_sessions):
     assert (entries[1]["before"], entries[1]["after"]) == (created, renamed)
     assert (entries[2]["before"], entries[2]["after"]) == (renamed, {**renamed, "status": "active"})
     assert entries[0]["target_id"] == str(row.id)
-    # secrets never reach the log: only a fingerprint
+    # secrets never reach the log: only a fingerprint (of the sealed value the store keeps)
     first_secret = entries[4]["after"]["secret"]
-    assert first_secret == audit.fingerprint(secret) and secret not in str(entries)
+    with config_sessions() as session:
+        stored = session.scalar(select(WebhookSecret.secret).order_by(WebhookSecret.id))
+    assert box.open(stored) == secret
+    assert first_secret == audit.fingerprint(stored) and secret not in str(entries) and stored not in str(entries)
 
 
 def test_import_links_hosts_to_enterprises_and_is_audited(config_sessions):

@@ -21,6 +21,7 @@ from tests.support import order_event
 pytestmark = pytest.mark.e2e
 SHANGHAI = timezone(timedelta(hours=8))
 BAD_ROWS = {17: ("county", "12345"), 42: ("name", ""), 88: ("accounts", "tiktok:xx")}  # 1-based host numbers
+FIELD_NAMES = {"county": "县市", "name": "名称", "accounts": "平台账号"}
 
 
 def _hosts_workbook(path: Path) -> None:
@@ -39,6 +40,10 @@ def _hosts_workbook(path: Path) -> None:
 
 def _fill(driver, element_id: str, value: str) -> None:
     field = driver.find_element(By.ID, element_id)
+    if field.get_attribute("type") in ("date", "datetime-local"):  # a date picker: typed keys follow the locale
+        driver.execute_script("arguments[0].value = arguments[1];"
+                              "arguments[0].dispatchEvent(new Event('change', {bubbles: true}));", field, value)
+        return
     field.clear()
     field.send_keys(value)
 
@@ -64,6 +69,7 @@ def test_organizer_first_hour_in_chromium(org_both, browser, tmp_path):
     browser.find_element(By.ID, "campaign-save").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "campaign-status"), "草稿"))
     browser.find_element(By.ID, "to-active").click()
+    wait.until(EC.alert_is_present()).accept()  # activating makes the boards public: it asks first
     wait.until(EC.text_to_be_present_in_element((By.ID, "campaign-status"), "进行中"))
 
     # 100 hosts from .xlsx, 3 of them bad
@@ -77,7 +83,9 @@ def test_organizer_first_hour_in_chromium(org_both, browser, tmp_path):
     assert browser.find_element(By.ID, "import-bad").text == "3"
     reported = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
                 for tr in browser.find_elements(By.CSS_SELECTOR, "#import-errors tbody tr")]
-    assert [(int(row), field) for row, field, _ in reported] == [(n + 1, BAD_ROWS[n][0]) for n in sorted(BAD_ROWS)]
+    # the column is named in Chinese, as on the template (县市代码 -> 县市, name -> 名称, accounts -> 平台账号)
+    assert [(int(row), field) for row, field, _ in reported] == [(n + 1, FIELD_NAMES[BAD_ROWS[n][0]])
+                                                                  for n in sorted(BAD_ROWS)]
 
     # a webhook source; its secret is shown once
     browser.get(f"{base}/console/sources")
@@ -110,14 +118,17 @@ def test_organizer_first_hour_in_chromium(org_both, browser, tmp_path):
     browser.get(f"{base}/console/")
     assert browser.find_element(By.ID, "h-accepted").text == "5"
     # no enterprise was imported, so every sale is unattributed on the enterprise board (H017's on both)
-    assert browser.find_element(By.ID, "h-unattributed").text == "10400.00"
+    assert browser.find_element(By.ID, "h-unattributed").text == "10,400.00"
     browser.get(f"{base}/console/unattributed")
     table = browser.find_element(By.ID, "unattributed").text
     assert "dy-017" in table and "主播未登记；企业未登记" in table and "企业未登记" in table
-    browser.get(f"{base}/console/audit")
+    # the audit log speaks Chinese: object names, not table names; changed fields, not JSON
+    browser.get(f"{base}/console/audit?target_type=webhook_secrets")
     audit_text = browser.find_element(By.ID, "audit").text
-    assert "admin-user" in audit_text and "webhook_secrets" in audit_text and "hosts / H100" in audit_text
+    assert "admin-user" in audit_text and "数据来源密钥" in audit_text and "（已更改，内容不显示）" in audit_text
+    browser.get(f"{base}/console/audit?target_type=hosts&target_id=H100")
+    assert "主播 H100 主播100" in browser.find_element(By.ID, "audit").text
     browser.get(f"{base}/console/audit?target_type=campaigns")
     audit_text = browser.find_element(By.ID, "audit").text
-    assert audit_text.count("campaigns / ") == 2 and '"status": "active"' in audit_text
+    assert audit_text.count("活动 qcqh-browser") == 2 and "状态 草稿 → 进行中" in audit_text
     assert secret not in browser.page_source

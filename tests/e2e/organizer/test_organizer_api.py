@@ -131,7 +131,8 @@ def test_users_tokens_and_import_over_the_api(org):
                      files={"file": ("名单.csv", csv.encode(), "text/csv")})
     assert report.status_code == 200
     assert report.json() == {"hosts": 1, "enterprises": 1, "kept": 2, "bad_rows": 1,
-                             "errors": [{"row": 3, "field": "name", "message": "名称必填，最多 100 个字"}]}
+                             "errors": [{"row": 3, "field": "name", "field_name": "名称", "message": "名称必填，最多 100 个字"}],
+                             "warnings": []}
     wrong = org.api("POST", "/participants/import", role="operator", files={"file": ("名单.txt", b"x")})
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "unsupported_file"
     hosts = org.api("GET", "/participants", role="viewer").json()["participants"]

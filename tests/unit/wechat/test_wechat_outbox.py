@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.db import make_engine, make_sessionmaker, transaction
+from configstore.secretbox import SecretBox
 from configstore.wechat_models import PushOutbox, WeChatUser, utcnow
 from tests.fakes.fake_wechat import DEFAULT_APPID, DEFAULT_SECRET, STABLE_TOKEN, SUBSCRIBE_SEND, FakeWeChat
 from wechat.adapter import WeChatClient
@@ -25,6 +27,7 @@ from wechat.tokens import SharedTokenProvider
 from wechat.users import login_with_code
 
 TPL = "tpl-rank-changed-0001"
+BOX = SecretBox(Fernet.generate_key().decode())
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def make_client(fake: FakeWeChat, factory: sessionmaker[Session]) -> WeChatClien
 
 def login(db, client: WeChatClient, name: str, credits: int = 0) -> tuple[int, str]:
     with transaction(db) as s:
-        user = login_with_code(s, client, f"code-{name}.{utcnow().timestamp()}")
+        user = login_with_code(s, client, f"code-{name}.{utcnow().timestamp()}", box=BOX)
         if credits:
             add_subscribe_credits(s, user.id, TPL, credits)
         return user.id, user.openid
@@ -125,13 +128,15 @@ def test_login_upserts_user(fake, db) -> None:
     client = make_client(fake, db)
     uid1, openid1 = login(db, client, "dora")
     with db() as s:
-        key1 = s.get(WeChatUser, uid1).session_key
+        key1 = BOX.open(s.get(WeChatUser, uid1).session_key)
     uid2, openid2 = login(db, client, "dora")
     with db() as s:
         user = s.get(WeChatUser, uid2)
         assert (uid1, openid1) == (uid2, openid2)
-        assert user.session_key != key1 and user.session_key == fake.codes_issued[-1]["session_key"]
-        assert user.session_key not in repr(user)
+        key2 = BOX.open(user.session_key)
+        assert key2 != key1 and key2 == fake.codes_issued[-1]["session_key"]
+        assert key2 not in user.session_key  # stored sealed
+        assert user.session_key not in repr(user) and key2 not in repr(user)
 
 
 # -- WeChat errors --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """tax status per year (依法纳税 / 未依法纳税 / 未核实) instead of one current flag
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 12:10:00
 
 The old flag enterprises.tax_compliant said nothing about a year, and it was True both when a sheet
@@ -18,8 +18,8 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """regions from the province to the village: Hunan and its 14 cities, Xiangxi as a city-level unit,
 participants' regions
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 12:00:00
 """
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ HUNAN_CITIES = {"430100": "长沙市", "430200": "株洲市", "430300": "湘潭�
                 "430600": "岳阳市", "430700": "常德市", "430800": "张家界市", "430900": "益阳市", "431000": "郴州市",
                 "431100": "永州市", "431200": "怀化市", "431300": "娄底市", "433100": "湘西土家族苗族自治州"}
 
-revision = '0010'
-down_revision = '0007'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """grant ledger, applications with evidence, budgets, county users, host milestones
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 The grants of lists already final before this migration go into the ledger (pending: whether they
 were paid is not known here; organizers record the payments). Station volumes typed in by hand
 (station_scores.volume_fen) are dropped: a station's volume is now the sales credited to its area.
@@ -22,8 +22,8 @@ STATION_CODES = {"county_centre": "site_county_centre", "township_station": "sit
 SELECTION_CODES = {"top_enterprises": "selection_top_enterprises", "top_influencers": "selection_top_influencers"}
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
@@ -210,7 +210,7 @@ def _ledger_from_final_lists() -> None:
                             "list_id": row.id, "list_kind": kind, "list_scope": scope, "list_scope_key": key,
                             "list_version": row.version, "status": "pending",
                             "status_note": "迁移前已定稿的名单：是否已支付请核对后登记", "review_note": "",
-                            "created_at": now, "created_by": "migration 0012"})
+                            "created_at": now, "created_by": "migration 0013"})
     if entries:
         ledger = sa.table('grant_ledger', *(sa.column(name) for name in entries[0]))
         op.bulk_insert(ledger, entries)

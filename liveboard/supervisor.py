@@ -1,0 +1,142 @@
+"""Supervised background components: a crashed one is restarted with backoff and counted, and every
+component reports a heartbeat (configstore/heartbeats.py) so `/healthz`, `/metrics` and the
+console see a dead, restarting or stuck worker — never a silently dead thread.
+
+`liveboard run` supervises the writer and the scheduler beside the API; `liveboard consume` and
+`liveboard schedule` supervise their one component each.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from configstore import heartbeats
+from configstore.heartbeats import Beat
+from domain.clock import SYSTEM_CLOCK, Clock
+from liveboard.log import STATUS_LOGGER
+
+log = logging.getLogger(__name__)
+status_log = logging.getLogger(STATUS_LOGGER)
+
+
+@dataclass
+class Component:
+    """A long-running piece: `run(stop)` works until `stop` is set (it may raise: it is restarted);
+    `figures()` says what it has done lately (for heartbeats and the minute's status line)."""
+
+    name: str
+    run: Callable[[threading.Event], None]
+    figures: Callable[[], dict[str, Any]] = dict
+    summary: Callable[[dict[str, Any], dict[str, Any]], str] | None = None  # (before, now) -> status text
+    # filled in while supervised
+    state: str = "starting"
+    restarts: int = 0
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    started_at: datetime | None = None
+    thread: threading.Thread | None = None
+
+
+def _wait(stop: threading.Event, seconds: float) -> bool:
+    return stop.wait(seconds)
+
+
+@dataclass
+class Supervisor:
+    sessions: sessionmaker[Session]
+    clock: Clock = SYSTEM_CLOCK
+    beat_seconds: float = 5.0
+    status_seconds: float = 60.0
+    max_backoff_s: float = 60.0
+    wait: Callable[[threading.Event, float], bool] = _wait  # tests hold a restart here
+    stop: threading.Event = field(default_factory=threading.Event)
+    components: list[Component] = field(default_factory=list)
+    instance_prefix: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def add(self, component: Component) -> Component:
+        self.components.append(component)
+        return component
+
+    def start(self) -> "Supervisor":
+        for component in self.components:
+            component.started_at = self.clock.now()
+            component.thread = threading.Thread(target=self._keep_running, args=(component,),
+                                                name=f"supervised-{component.name}", daemon=True)
+            component.thread.start()
+            self._threads.append(component.thread)
+        reporter = threading.Thread(target=self._report_loop, name="supervisor-heartbeats", daemon=True)
+        reporter.start()
+        self._threads.append(reporter)
+        return self
+
+    def _keep_running(self, component: Component) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            component.state = "running"
+            try:
+                component.run(self.stop)
+                if self.stop.is_set():
+                    break
+                raise RuntimeError("returned while it should keep running")
+            except Exception as exc:  # a component must never take the process (or its thread) down quietly
+                failures += 1
+                component.restarts += 1
+                component.state = "restarting"
+                component.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                component.last_error_at = self.clock.now()
+                backoff = min(self.max_backoff_s, 2.0 ** min(failures - 1, 6))
+                log.exception("%s crashed (restart %d in %.0fs)", component.name, component.restarts, backoff)
+                self._beat(component)
+                if self.wait(self.stop, backoff):
+                    break
+        component.state = "stopped"
+
+    def _beat(self, component: Component) -> None:
+        try:
+            heartbeats.report(self.sessions, Beat(
+                component.name, f"{self.instance_prefix}-{component.name}", component.started_at or self.clock.now(),
+                self.clock.now(), component.state, component.restarts, component.last_error,
+                component.last_error_at, _figures(component)))
+        except Exception:  # the config store may be down for a moment: the next beat tries again
+            log.warning("heartbeat of %s not recorded", component.name, exc_info=True)
+
+    def _report_loop(self) -> None:
+        previous = {c.name: _figures(c) for c in self.components}
+        next_status = self.clock.monotonic() + self.status_seconds
+        while True:
+            for component in self.components:
+                self._beat(component)
+            if self.clock.monotonic() >= next_status:
+                next_status = self.clock.monotonic() + self.status_seconds
+                lines = []
+                for component in self.components:
+                    now = _figures(component)
+                    if component.summary is not None:
+                        lines.append(component.summary(previous[component.name], now))
+                    previous[component.name] = now
+                if lines:
+                    status_log.info("；".join(lines))
+            if self.stop.wait(self.beat_seconds):
+                break
+        for component in self.components:  # the last word: stopped
+            self._beat(component)
+
+    def shutdown(self, timeout: float = 10) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+
+
+def _figures(component: Component) -> dict[str, Any]:
+    try:
+        return dict(component.figures())
+    except Exception:  # figures are best effort; a component's own thread owns its state
+        return {}

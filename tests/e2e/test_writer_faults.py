@@ -1,0 +1,128 @@
+"""Issue 11: a writer that dies is restarted and /healthz says so meanwhile; a writer that stalls past
+its poll interval and loses its partitions to another writer stores nothing twice (real Kafka and
+ClickHouse, the interleaving forced)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+
+from consumers.sales_writer import SalesWriter
+from liveboard.supervisor import Component, Supervisor
+from liveboard.wiring import build_writer
+from tests.e2e.conftest import build_stack
+from tests.support import order_event
+
+pytestmark = pytest.mark.e2e
+
+
+def _healthz(stack) -> tuple[int, dict]:
+    response = requests.get(f"{stack.base_url}/healthz", timeout=10)
+    return response.status_code, response.json()
+
+
+def test_a_crashed_writer_is_restarted_and_healthz_says_so_in_between(tmp_path, request):
+    stack = build_stack("embedded", tmp_path, request, heartbeat_seconds=0.2)
+    try:
+        assert _healthz(stack)[0] == 503  # no writer has ever run here
+        writer = build_writer(stack.settings)
+        runs = {"count": 0}
+        crashed, restart = threading.Event(), threading.Event()
+
+        def run_dies_once(stop: threading.Event) -> None:
+            runs["count"] += 1
+            if runs["count"] == 1:
+                raise RuntimeError("injected: the writer thread dies")
+            writer.run(stop)
+
+        def held_backoff(stop: threading.Event, seconds: float) -> bool:  # the test decides when it restarts
+            crashed.set()
+            restart.wait(60)
+            return stop.is_set()
+
+        supervisor = Supervisor(stack.sessions, beat_seconds=0.2, wait=held_backoff)
+        supervisor.add(Component("writer", run_dies_once, writer.figures, SalesWriter.summary))
+        supervisor.start()
+        try:
+            assert crashed.wait(30)
+            status, body = _healthz(stack)
+            writer_health = body["components"]["writer"]
+            assert (status, body["problems"], writer_health["status"], writer_health["restarts"]) == (
+                503, ["writer_down"], "restarting", 1)
+            assert writer_health["last_error"] == "RuntimeError: injected: the writer thread dies"
+            restart.set()
+            deadline = time.monotonic() + 30
+            while _healthz(stack)[0] != 200:
+                assert time.monotonic() < deadline, _healthz(stack)
+                time.sleep(0.1)
+            status, body = _healthz(stack)
+            assert body["components"]["writer"]["status"] == "running" and body["components"]["writer"]["restarts"] == 1
+            # and it works: an event posted now is stored by the restarted writer
+            assert stack.sender.post(order_event(campaign="restart", host="H1", enterprise="E1",
+                                                 amount_fen=4_321)).status_code == 202
+            deadline = time.monotonic() + 30
+            while stack.stored_events() < 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            metrics = requests.get(f"{stack.base_url}/metrics", timeout=10).text
+            assert 'liveboard_component_restarts{component="writer"} 1.0' in metrics
+            assert 'liveboard_component_up{component="writer"} 1.0' in metrics
+        finally:
+            supervisor.shutdown()
+    finally:
+        stack.close()
+
+
+def test_a_stalled_writer_that_lost_its_partitions_stores_nothing_twice(tmp_path, request):
+    """Writer A looks its batch up, then stalls past its poll interval; writer B takes the partitions,
+    stores everything and commits; A wakes up: it must drop its batch, not insert it a second time."""
+    stack = build_stack("scale", tmp_path, request, consumer_max_poll_interval_ms=8_000,
+                        consumer_session_timeout_ms=6_000)
+    try:
+        events = [order_event(campaign="rebalance", host=f"H{n % 7}", enterprise="E1", amount_fen=100 + n,
+                              order_id=f"R{n}") for n in range(300)]
+        assert {r.status_code for r in stack.sender.post_batches(events, batch_size=100)} == {202}
+        stalled, wake = threading.Event(), threading.Event()
+
+        def stall_once(_records) -> None:
+            if not stalled.is_set():
+                stalled.set()
+                wake.wait(120)
+
+        a = build_writer(stack.settings, after_lookup=stall_once)
+        a_outcome = {}
+
+        def a_first_batch() -> None:  # until A has joined the group and fetched something
+            deadline = time.monotonic() + 120
+            while "first" not in a_outcome and time.monotonic() < deadline:
+                outcome = a.run_once()
+                if outcome.consumed:
+                    a_outcome["first"] = outcome
+
+        a_thread = threading.Thread(target=a_first_batch, daemon=True)
+        a_thread.start()
+        assert stalled.wait(60)
+
+        b = build_writer(stack.settings)
+        deadline = time.monotonic() + 120
+        while stack.stored_events() < 300:  # B gets the partitions once A's poll interval has run out
+            assert time.monotonic() < deadline, f"B stored {stack.stored_events()}"
+            b.run_once()
+        b.run_once()  # commits what it stored
+
+        wake.set()
+        a_thread.join(60)
+        assert a_outcome["first"].abandoned and a_outcome["first"].inserted == 0
+        assert a.stats.abandoned_batches == 1
+        for _ in range(3):  # A goes on normally: nothing left to store
+            assert a.run_once().inserted == 0
+        (rows,) = stack.store.query("SELECT count() FROM {db}.sales_events")[0]  # physical rows, not merged
+        assert rows == 300
+        totals = stack.reconcile()
+        assert totals["matches"] and totals["aggregate"]["rebalance"]["paid_fen"] == sum(e["amount_fen"] for e in events)
+        a.close()
+        b.close()
+    finally:
+        stack.close()

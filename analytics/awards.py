@@ -49,18 +49,20 @@ def sales_by_place(store: AnalyticsStore, *, first_day: date, last_day: date, ho
                    enterprises: Attribution) -> list[SaleRow]:
     """Net sales per (product county, region code, enterprise, host) across all campaigns, the
     participants resolved to registered ids ("" when unattributed), for crediting regions
-    (domain.regions.credit_sales). The pre-aggregate has no region code yet: it comes back ''."""
+    (domain.regions.credit_sales). region_code is the event's own township or village code ('' when
+    the event did not say)."""
     params = {"first_day": first_day, "last_day": last_day}
     for prefix, attribution in (("h_", hosts), ("e_", enterprises)):
         params |= {prefix + key: value for key, value in attribution_params(attribution).items()}
     rows = store.query(
         f"""
-        SELECT county, {_participant('enterprise', 'e_')} AS enterprise_id, {_participant('host', 'h_')} AS host_id,
-               sum(paid_fen) - sum(refunded_fen)
+        SELECT county, region_code, {_participant('enterprise', 'e_')} AS enterprise_id,
+               {_participant('host', 'h_')} AS host_id, sum(paid_fen) - sum(refunded_fen)
         FROM {{db}}.sales_daily
         WHERE day >= %(first_day)s AND day <= %(last_day)s
-        GROUP BY county, enterprise_id, host_id
+        GROUP BY county, region_code, enterprise_id, host_id
         """,
         params,
     )
-    return [SaleRow(str(county), "", str(enterprise), str(host), int(net)) for county, enterprise, host, net in rows]
+    return [SaleRow(str(county), str(region), str(enterprise), str(host), int(net))
+            for county, region, enterprise, host, net in rows]

@@ -62,3 +62,32 @@ def test_village_credit_rolls_up_to_the_province_with_targets_at_every_level(org
         ("乾元村服务点", wan_yuan(30), wan_yuan(1))]
     page = org.console("viewer-user").get(f"{org.base_url}/console/awards/targets?year=2026", timeout=30).text
     assert "湖南省" in page and "乾元村" in page and "完成年度任务的 150.0%" in page
+
+
+def test_events_region_code_is_the_most_precise_credit_on_both_stores(org_both):
+    """Sales carry their own township or village code (event region_code): it comes first, before any
+    registered region; a code the tree does not know yet counts for its county."""
+    org = org_both
+    stack = org.stack
+    for code, name in (("433101001", "乾州街道"), ("433101001002", "乾元村"), ("433101002", "石家冲街道"),
+                       ("433101002001", "石家冲村")):
+        places.add_region(stack.sessions, code=code, name=name)
+    assert import_participants(stack.sessions, [
+        {"kind": "enterprise", "id": "E1", "name": "乾州茶业", "region_code": "433101001"},
+        {"kind": "enterprise", "id": "E2", "name": "吉首供销", "county": "433101"}]).bad_rows == 0
+    places.add_station(stack.sessions, kind="township_station", region_code="433101002", name="石家冲服务站")
+    post_and_drain(stack, [
+        # E1 is registered at 乾州街道, but the sale says 石家冲村: the event wins
+        paid("c", "E1", wan_yuan(8), at(2026, 4, 1), county="433101", region_code="433101002001"),
+        paid("c", "E2", wan_yuan(4), at(2026, 4, 1), county="433101", region_code="433101002"),
+        paid("c", "E2", wan_yuan(2), at(2026, 4, 1), county="433101", region_code="433101009"),  # not in the tree
+        paid("c", "E1", wan_yuan(1), at(2026, 4, 1), county="433101"),  # no code: E1's township
+    ])
+    progress = {r["code"]: r for r in org.api("GET", "/targets/progress?year=2026", role="viewer").json()["regions"]}
+    assert [(c, progress[c]["direct_sales_fen"], progress[c]["actual_sales_fen"]) for c in
+            ("433101002001", "433101002", "433101001", "433101", "433100", "430000")] == [
+        ("433101002001", wan_yuan(8), wan_yuan(8)), ("433101002", wan_yuan(4), wan_yuan(12)),
+        ("433101001", wan_yuan(1), wan_yuan(1)), ("433101", wan_yuan(2), wan_yuan(15)),
+        ("433100", 0, wan_yuan(15)), ("430000", 0, wan_yuan(15))]
+    page = org.console("viewer-user").get(f"{org.base_url}/console/awards/stations?year=2026", timeout=30).text
+    assert "石家冲服务站" in page and "120,000.00元" in page  # its township with the village below it

@@ -43,7 +43,7 @@ class Operation:
 
     @property
     def path(self) -> str:
-        return bp.url_prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.rule)
+        return str(bp.url_prefix) + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.rule)
 
     @property
     def writes(self) -> bool:
@@ -218,7 +218,13 @@ def list_sources():
 @operation("POST", "/sources", summary="创建数据来源（密钥只返回这一次）", tag="数据来源", role="admin",
            body=S.SourceCreate, response=S.SourceSecret, status=201)
 def create_source(data: dict):
-    return _secret_reply(data["name"], organizer.create_source(current_runtime(), data["name"], data["description"]))
+    return _secret_reply(data["name"], organizer.create_source(current_runtime(), **data))
+
+
+@operation("PUT", "/sources/<name>/scope", summary="修改数据来源可上报的平台、活动和企业", tag="数据来源",
+           role="admin", body=S.SourceScopeIn, response=S.Source)
+def set_source_scope(name: str, data: dict):
+    return organizer.set_source_scope(current_runtime(), name, **data)
 
 
 @operation("POST", "/sources/<name>/rotate", summary="轮换密钥（新旧两个同时有效）", tag="数据来源", role="admin",

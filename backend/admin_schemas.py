@@ -21,7 +21,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from configstore.accounts import ROLES
 from configstore.places import STATION_KINDS
-from domain.boards import BOARDS
+from domain.boards import BOARDS, PLATFORMS
 from services import tolerant_input as tolerant
 from services.errors import ApiError
 
@@ -210,7 +210,19 @@ class DisqualifyIn(Schema):
     reason = text(500, required=True, metadata={"description": "取消资格原因（公开展示）"})
 
 
-class SourceCreate(Schema):
+def _scope_list(description: str, values: tuple[str, ...] | None = None) -> fields.List:
+    item = fields.String(validate=validate.OneOf(values)) if values else text(64)
+    return fields.List(item, load_default=None, allow_none=True, validate=validate.Length(min=1, max=500),
+                       metadata={"description": description})
+
+
+class SourceScopeIn(Schema):
+    platforms = _scope_list("可上报的平台；省略或 null 为不限", PLATFORMS)
+    campaigns = _scope_list("可上报的活动代码；省略或 null 为不限")
+    enterprises = _scope_list("可代其上报的企业编号；省略或 null 为不限")
+
+
+class SourceCreate(SourceScopeIn):
     name = text(64, required=True, metadata={"description": "来源名称，出现在 webhook 地址中"})
     description = text(200, min_len=0, load_default="")
 

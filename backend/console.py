@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
@@ -190,7 +191,7 @@ class Pager:
 
     def url(self, page: int) -> str:
         args = {k: v for k, v in request.args.items() if k != "page" and v}
-        return url_for(request.endpoint, **(request.view_args or {}), **args, page=page)
+        return url_for(str(request.endpoint), **{**(request.view_args or {}), **args, "page": page})
 
     def window(self, width: int = 2) -> list[int | None]:
         """Page numbers to link, None for a gap: 1 … 4 5 [6] 7 8 … 20."""
@@ -323,7 +324,8 @@ def campaign_detail(slug: str):
     campaign = registry.get_campaign(runtime.sessions, slug)
     if campaign is None:
         return not_found(f"活动 {slug} 不存在")
-    errors, form, status = FormErrors(), {}, 200
+    errors, status = FormErrors(), 200
+    form: Any = {}
     if request.method == "POST":
         if not current_user.info.can("operator"):
             return forbidden("operator")
@@ -501,10 +503,30 @@ def sources_page():
     return _sources_page()
 
 
+def _scope_form() -> dict:
+    """The scope fields of a source form: platform boxes (none ticked: any), campaigns and enterprises
+    as lists typed with any of the usual separators (empty: any)."""
+    def listed(name: str) -> list[str] | None:
+        values = [v.strip() for v in re.split(r"[,，;；、\s]+", tolerant.fold(request.form.get(name, ""))) if v.strip()]
+        return values or None
+
+    return {"platforms": request.form.getlist("platforms") or None, "campaigns": listed("campaigns"),
+            "enterprises": listed("enterprises")}
+
+
+@bp.post("/sources/<name>/scope")
+@console_auth("admin")
+def source_scope(name: str):
+    _attempt(lambda: organizer.set_source_scope(current_runtime(), name, **S.load(S.SourceScopeIn, _scope_form())),
+             f"数据来源 {name} 的上报范围已更新")
+    return redirect(url_for("console.sources_page"))
+
+
 @bp.post("/sources")
 @console_auth("admin")
 def source_create():
-    data = {"name": request.form.get("name", "").strip(), "description": request.form.get("description", "").strip()}
+    data = {"name": request.form.get("name", "").strip(), "description": request.form.get("description", "").strip(),
+            **_scope_form()}
     errors = FormErrors()
     secret = _attempt(lambda: organizer.create_source(current_runtime(), **S.load(S.SourceCreate, data)),
                       f"数据来源 {data['name']} 已创建", errors)

@@ -61,7 +61,9 @@ class CliState:
 
 
 def _state(ctx: click.Context) -> CliState:
-    return ctx.find_object(CliState)
+    state = ctx.find_object(CliState)
+    assert state is not None, "the liveboard group sets it"
+    return state
 
 
 def _settings(ctx: click.Context, **overrides) -> Settings:
@@ -286,16 +288,26 @@ def sources() -> None:
 @sources.command("create")
 @click.argument("name")
 @click.option("--description", default="")
+@click.option("--platform", "platforms", multiple=True, help="可上报的平台（可重复，如 douyin）；省略为不限")
+@click.option("--campaign", "campaigns", multiple=True, help="只能上报这些活动（可重复）；省略为不限")
+@click.option("--enterprise", "enterprises", multiple=True, help="只能代这些企业上报（可重复）；省略为不限")
 @click.pass_context
-def sources_create(ctx: click.Context, name: str, description: str) -> None:
-    """Create a source and print its signing secret (shown only this once)."""
+def sources_create(ctx: click.Context, name: str, description: str, platforms: tuple[str, ...],
+                   campaigns: tuple[str, ...], enterprises: tuple[str, ...]) -> None:
+    """Create a source, scoped to what it may report, and print its signing secret (shown only this once)."""
     from configstore.sources import SourceError, create_source
 
     try:
-        secret = create_source(_state(ctx).sessions, name, description, box=_state(ctx).secrets)
+        secret = create_source(_state(ctx).sessions, name, description, box=_state(ctx).secrets,
+                               platforms=list(platforms) or None, campaigns=list(campaigns) or None,
+                               enterprises=list(enterprises) or None)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"来源 {name} 已创建。签名密钥只显示这一次，请妥善保存：", err=True)
+    scope = "、".join(platforms) if platforms else "所有平台（建议用 --platform 限定）"
+    click.echo(f"来源 {name} 已创建，可上报：{scope}"
+               + (f"；活动 {'、'.join(campaigns)}" if campaigns else "")
+               + (f"；企业 {'、'.join(enterprises)}" if enterprises else "")
+               + "。签名密钥只显示这一次，请妥善保存：", err=True)
     click.echo(secret)
 
 
@@ -574,6 +586,7 @@ def awards_export(ctx: click.Context, list_id: int | None, targets_year: int | N
         out.write_bytes(spreadsheets.targets_xlsx(target_progress(sessions, _state(ctx).store, year=targets_year)))
         click.echo(f"已导出 {out}")
         return
+    assert list_id is not None  # one of the two was given (checked above)
     try:
         award_list = award_store.get_list(sessions, list_id)
     except ConfigError as exc:

@@ -58,10 +58,20 @@ def report_dict(report: ImportReport) -> dict:
             "warnings": [_row_dict(w) for w in getattr(report, "warnings", [])]}
 
 
-def create_source(runtime: Runtime, name: str, description: str = "") -> str:
-    secret = sources.create_source(runtime.sessions, name, description, box=runtime.secrets)
+def create_source(runtime: Runtime, name: str, description: str = "", *, platforms=None, campaigns=None,
+                  enterprises=None) -> str:
+    """A new source, scoped to what it may report (None: any); returns its secret."""
+    secret = sources.create_source(runtime.sessions, name, description, box=runtime.secrets, platforms=platforms,
+                                   campaigns=campaigns, enterprises=enterprises)
     runtime.sources.invalidate(name)  # an earlier 401 for this name must not linger in the cache
     return secret
+
+
+def set_source_scope(runtime: Runtime, name: str, *, platforms=None, campaigns=None, enterprises=None) -> dict:
+    source = sources.set_scope(runtime.sessions, name, platforms=platforms, campaigns=campaigns,
+                               enterprises=enterprises)
+    runtime.sources.invalidate(name)  # the new scope holds at once in this process
+    return source
 
 
 def rotate_source(runtime: Runtime, name: str) -> str:
@@ -136,15 +146,17 @@ def normalise_participant_rows(rows: list[dict[str, str]]) -> tuple[list[dict[st
     """Rows as the importer wants them (county codes, platform values, 是/否), read tolerantly
     (services.tolerant_input); a row that cannot be read is blanked (the importer skips blank rows,
     so line numbers stay) and reported here instead. Returns (rows, errors, warnings)."""
-    cleaned, errors, warnings = [], [], []
+    cleaned: list[dict[str, str]] = []
+    errors: list[RowError] = []
+    warnings: list[RowError] = []
     for line, raw in enumerate(rows, start=2):
         row = _header(raw, _PARTICIPANT_HEADERS)
         problems = []
-        for column, parse, write in (("county", tolerant.parse_county, str),
-                                     ("accounts", tolerant.parse_accounts, tolerant.accounts_text)):
+        for column, normalise in (("county", tolerant.parse_county),
+                                  ("accounts", lambda text: tolerant.accounts_text(tolerant.parse_accounts(text)))):
             if (row.get(column) or "").strip():
                 try:
-                    row[column] = write(parse(row[column]))
+                    row[column] = normalise(row[column])
                 except tolerant.InputError as exc:
                     problems.append(RowError(line, column, exc.message))
         if (row.get("tax_compliant") or "").strip():
@@ -330,10 +342,10 @@ def binding_rows(runtime: Runtime) -> list[dict]:
 
     now = _naive_utc(runtime.clock.now())
     with runtime.sessions() as session:
-        bound = dict(session.execute(select(HostBinding.host_id, HostBinding.bound_at)).all())
+        bound = {host_id: at for host_id, at in session.execute(select(HostBinding.host_id, HostBinding.bound_at))}
         latest: dict[str, HostBindCode] = {}
-        for code in session.scalars(select(HostBindCode).order_by(HostBindCode.id)).all():
-            latest[code.host_id] = code
+        for issued in session.scalars(select(HostBindCode).order_by(HostBindCode.id)).all():
+            latest[issued.host_id] = issued
     rows = []
     for host in registry.list_participants(runtime.sessions, "hosts"):
         code = latest.get(host["id"])

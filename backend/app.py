@@ -77,8 +77,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         JSON_AS_ASCII=False,
         SECRET_KEY=runtime.settings.with_secret_key().secret_key,
     )
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["liveboard"] = runtime
     register_error_handlers(app)
     init_auth(app)  # session cookie, login manager, CSRF (console only), login rate limits

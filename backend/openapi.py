@@ -79,7 +79,7 @@ _ON_DEMAND_PERIOD = _query("period", {"type": "string", "enum": ["day", "week", 
 _KEY = _query("key", {"type": "string"}, "周期键，例如 2026-06-01、2026-W23、2026-06、2026；省略为当前周期")
 _BOARD = {"in": "path", "name": "board", "required": True,
           "schema": {"type": "string", "enum": ["hosts", "enterprises"]}}
-_CAMPAIGN_404 = {404: ("campaign_not_found",)}
+_CAMPAIGN_404: dict[int, tuple[str, ...]] = {404: ("campaign_not_found",)}
 _MP_401 = ("login_required", "session_expired")
 _MP_HOST = {401: _MP_401, 403: ("not_bound",)}
 _HOST_ADMIN_401 = ("unauthorized", "invalid_token", "admin_auth_unavailable")

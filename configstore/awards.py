@@ -25,10 +25,10 @@ from configstore.award_models import (
     RegionTarget,
     StationScore,
 )
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound, require_transition
 from configstore.models import Region, ServiceStation
-from configstore.registry import SHANGHAI, _aware
+from configstore.registry import SHANGHAI
 from domain.awards import MilestoneGrant
 
 KINDS = {"top_enterprises": "十佳电商企业", "top_influencers": "十大电商达人",
@@ -50,7 +50,7 @@ def shanghai_today() -> date:
 def _iso(value: datetime | date | None) -> str | None:
     if value is None:
         return None
-    return _aware(value).isoformat() if isinstance(value, datetime) else value.isoformat()
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value.isoformat()
 
 
 def _review_dict(review: AwardReview) -> dict:

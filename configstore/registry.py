@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound, require_transition
 from configstore.models import (
     Campaign,
@@ -60,15 +60,8 @@ class CampaignInfo:
                 "freeze_at": self.freeze_at.isoformat() if self.freeze_at else None, "boards": list(self.boards)}
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes even for timezone=True columns; they were stored as UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def _info(campaign: Campaign) -> CampaignInfo:
-    starts, ends = _aware(campaign.starts_at), _aware(campaign.ends_at)
+    starts, ends = as_utc(campaign.starts_at), as_utc(campaign.ends_at)
     return CampaignInfo(
         slug=campaign.slug, name=campaign.name,
         first_day=starts.astimezone(SHANGHAI).date(),
@@ -88,7 +81,7 @@ def _window(first_day: date, last_day: date) -> tuple[datetime, datetime]:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return _aware(value).astimezone(timezone.utc) if value is not None else None
+    return as_utc(value).astimezone(timezone.utc) if value is not None else None
 
 
 def _check_boards(boards) -> list[str]:
@@ -215,21 +208,21 @@ def attribution(factory: sessionmaker[Session], board: str) -> Attribution:
 def names(factory: sessionmaker[Session], board: str) -> dict[str, str]:
     model = Host if board == "hosts" else Enterprise
     with factory() as session:
-        return dict(session.execute(select(model.id, model.name)).all())
+        return {pid: name for pid, name in session.execute(select(model.id, model.name))}
 
 
 def counties(factory: sessionmaker[Session], board: str) -> dict[str, str]:
     model = Host if board == "hosts" else Enterprise
     with factory() as session:
-        return dict(session.execute(select(model.id, model.county)).all())
+        return {pid: county for pid, county in session.execute(select(model.id, model.county))}
 
 
 def disqualified(factory: sessionmaker[Session], campaign_slug: str, board: str) -> dict[str, str]:
     kind = "host" if board == "hosts" else "enterprise"
     with factory() as session:
         rows = session.execute(select(Disqualification.participant_id, Disqualification.reason).where(
-            Disqualification.campaign_slug == campaign_slug, Disqualification.kind == kind)).all()
-        return dict(rows)
+            Disqualification.campaign_slug == campaign_slug, Disqualification.kind == kind))
+        return {pid: reason for pid, reason in rows}
 
 
 def list_disqualifications(factory: sessionmaker[Session], campaign_slug: str) -> list[dict]:
@@ -237,7 +230,7 @@ def list_disqualifications(factory: sessionmaker[Session], campaign_slug: str) -
         rows = session.scalars(select(Disqualification).where(Disqualification.campaign_slug == campaign_slug)
                                .order_by(Disqualification.id)).all()
         return [{"board": "hosts" if d.kind == "host" else "enterprises", "participant_id": d.participant_id,
-                 "reason": d.reason, "created_at": _aware(d.created_at).isoformat()} for d in rows]
+                 "reason": d.reason, "created_at": as_utc(d.created_at).isoformat()} for d in rows]
 
 
 def disqualify(factory: sessionmaker[Session], campaign_slug: str, board: str, participant_id: str, reason: str) -> None:

@@ -12,13 +12,33 @@ The surface a caller uses::
 
 See ``connectors.base`` for the types and docs/connectors.md for each platform's sources.
 """
-from connectors.base import (KINDS, OTHER, ORDER_PAID, REFUND, TEST, AccessToken, Connector,
-                             ConnectorError, ConnectorModule, Credentials, MappingContext, MappingError,
-                             Page, PlatformError, PlatformRateLimited, PlatformRefused, PlatformUnavailable,
-                             PushMessage, PushRejected, PushReply, PushResult, TokenExpired, Window)
-from connectors._events import UNATTRIBUTED_HOST
-
 from connectors import douyin_shop, kuaishou_shop, wechat_shop, youzan  # noqa: E402  (after base)
+from connectors._events import UNATTRIBUTED_HOST
+from connectors.base import (
+    KINDS,
+    ORDER_PAID,
+    OTHER,
+    REFUND,
+    TEST,
+    AccessToken,
+    Connector,
+    ConnectorError,
+    ConnectorModule,
+    Credentials,
+    MappingContext,
+    MappingError,
+    Page,
+    PlatformError,
+    PlatformRateLimited,
+    PlatformRefused,
+    PlatformUnavailable,
+    PushMessage,
+    PushRejected,
+    PushReply,
+    PushResult,
+    TokenExpired,
+    Window,
+)
 
 CONNECTORS: dict[str, ConnectorModule] = {
     module.CONNECTOR.name: module.CONNECTOR for module in (douyin_shop, kuaishou_shop, wechat_shop, youzan)

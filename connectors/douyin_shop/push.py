@@ -27,10 +27,8 @@ import json
 from typing import Any, Mapping
 
 from connectors._events import as_id, from_epoch
-from connectors._push import (JSON_SUCCESS, digest_equal, header, malformed_as_rejected, nested_json,
-                             require_post)
-from connectors.base import (ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected,
-                             PushResult)
+from connectors._push import JSON_SUCCESS, digest_equal, header, malformed_as_rejected, nested_json, require_post
+from connectors.base import ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected, PushResult
 
 NAME = "douyin_shop"
 TEST_TAG = "0"

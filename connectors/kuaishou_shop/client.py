@@ -33,8 +33,15 @@ from typing import Any
 
 from connectors._events import as_id
 from connectors._http import PlatformApiClient
-from connectors.base import (AccessToken, Page, PlatformRateLimited, PlatformRefused,
-                             PlatformUnavailable, TokenExpired, Window)
+from connectors.base import (
+    AccessToken,
+    Page,
+    PlatformRateLimited,
+    PlatformRefused,
+    PlatformUnavailable,
+    TokenExpired,
+    Window,
+)
 
 NAME = "kuaishou_shop"
 DEFAULT_BASE_URL = "https://openapi.kwaixiaodian.com"
@@ -91,7 +98,12 @@ class KuaishouShopClient(PlatformApiClient):
         orders = data.get("orderList") or []
         ids = [i for i in (as_id((o.get("orderBaseInfo") or {}).get("oid")) for o in orders) if i]
         next_cursor = str(data.get("cursor") or "")
-        return Page(ids=ids, next_cursor=None if next_cursor in ("", END_CURSOR) else next_cursor)
+        updated = {}
+        for order in orders:
+            base = order.get("orderBaseInfo") or {}
+            if as_id(base.get("oid")) and isinstance(base.get("updateTime"), int) and base["updateTime"] > 0:
+                updated[as_id(base.get("oid"))] = base["updateTime"] / 1000
+        return Page(ids=ids, next_cursor=None if next_cursor in ("", END_CURSOR) else next_cursor, updated=updated)
 
     # -- plumbing ---------------------------------------------------------------------------
 

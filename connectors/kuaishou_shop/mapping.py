@@ -26,8 +26,19 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, as_id, buyer_hash, capped, from_epoch,
-                                inferred_refund_quantity, paid_event, refund_event, whole_number)
+from connectors._events import (
+    NOTE_NO_HOST,
+    NOTE_NO_ORDER,
+    SaleLine,
+    as_id,
+    buyer_hash,
+    capped,
+    from_epoch,
+    inferred_refund_quantity,
+    paid_event,
+    refund_event,
+    whole_number,
+)
 from connectors.base import MappingContext, MappingError
 
 PLATFORM = "kuaishou"

@@ -30,8 +30,17 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from connectors._events import as_id, from_epoch
 from connectors._push import json_object, malformed_as_rejected, nested_json, require_post
-from connectors.base import (ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected,
-                             PushReply, PushResult)
+from connectors.base import (
+    ORDER_PAID,
+    OTHER,
+    REFUND,
+    TEST,
+    Credentials,
+    PushMessage,
+    PushRejected,
+    PushReply,
+    PushResult,
+)
 
 NAME = "kuaishou_shop"
 SUCCESS = PushReply(200, "application/json", b'{"result":1}')

@@ -21,8 +21,16 @@ import time
 from typing import Any
 
 from connectors._http import PlatformApiClient
-from connectors.base import (AccessToken, Credentials, Page, PlatformRateLimited, PlatformRefused,
-                             PlatformUnavailable, TokenExpired, Window)
+from connectors.base import (
+    AccessToken,
+    Credentials,
+    Page,
+    PlatformRateLimited,
+    PlatformRefused,
+    PlatformUnavailable,
+    TokenExpired,
+    Window,
+)
 
 NAME = "wechat_shop"
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"

@@ -32,8 +32,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Mapping
 
-from connectors._events import (NOTE_NO_HOST, NOTE_NO_ORDER, SaleLine, as_id, buyer_hash, capped, from_epoch,
-                                paid_event, refund_event, whole_number)
+from connectors._events import (
+    NOTE_NO_HOST,
+    NOTE_NO_ORDER,
+    SaleLine,
+    as_id,
+    buyer_hash,
+    capped,
+    from_epoch,
+    paid_event,
+    refund_event,
+    whole_number,
+)
 from connectors.base import MappingContext, MappingError
 
 PLATFORM = "wechat_channels"

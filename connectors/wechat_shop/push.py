@@ -32,8 +32,7 @@ from wechatpy.exceptions import InvalidAppIdException
 
 from connectors._events import as_id, from_epoch
 from connectors._push import digest_equal, json_object, malformed_as_rejected
-from connectors.base import (ORDER_PAID, OTHER, REFUND, Credentials, PushMessage, PushRejected, PushReply,
-                             PushResult)
+from connectors.base import ORDER_PAID, OTHER, REFUND, Credentials, PushMessage, PushRejected, PushReply, PushResult
 
 NAME = "wechat_shop"
 SUCCESS = PushReply(200, "text/plain; charset=utf-8", b"success")

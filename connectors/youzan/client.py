@@ -24,10 +24,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from connectors._events import CST, as_id
+from connectors._events import CST, as_id, from_cst_text
 from connectors._http import PlatformApiClient
-from connectors.base import (AccessToken, Page, PlatformRateLimited, PlatformRefused,
-                             PlatformUnavailable, TokenExpired, Window)
+from connectors.base import (
+    AccessToken,
+    MappingError,
+    Page,
+    PlatformRateLimited,
+    PlatformRefused,
+    PlatformUnavailable,
+    TokenExpired,
+    Window,
+)
 
 NAME = "youzan"
 DEFAULT_BASE_URL = "https://open.youzanyun.com"
@@ -63,10 +71,19 @@ class YouzanClient(PlatformApiClient):
             "page_no": page, "page_size": self.page_size,
         })
         trades = data.get("full_order_info_list") or []
-        ids = [i for i in (as_id(((t.get("full_order_info") or {}).get("order_info") or {}).get("tid"))
-                           for t in trades) if i]
+        infos = [((t.get("full_order_info") or {}).get("order_info") or {}) for t in trades]
+        ids = [i for i in (as_id(info.get("tid")) for info in infos) if i]
+        updated = {}
+        for info in infos:
+            try:
+                moment = from_cst_text(info.get("update_time"))
+            except MappingError:
+                moment = None
+            if as_id(info.get("tid")) and moment is not None:
+                updated[as_id(info.get("tid"))] = moment.timestamp()
         total = int(data.get("total_results") or 0)
-        return Page(ids=ids, next_cursor=str(page + 1) if page * self.page_size < total else None)
+        return Page(ids=ids, next_cursor=str(page + 1) if page * self.page_size < total else None,
+                    updated=updated)
 
     # -- plumbing ---------------------------------------------------------------------------
 

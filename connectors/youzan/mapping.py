@@ -21,9 +21,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors._events import (SaleLine, as_id, buyer_hash, capped, check_shop, from_cst_text,
-                                inferred_refund_quantity, paid_event, refund_event, split_fen, whole_number,
-                                yuan_to_fen)
+from connectors._events import (
+    SaleLine,
+    as_id,
+    buyer_hash,
+    capped,
+    check_shop,
+    from_cst_text,
+    inferred_refund_quantity,
+    paid_event,
+    refund_event,
+    split_fen,
+    whole_number,
+    yuan_to_fen,
+)
 from connectors.base import MappingContext, MappingError
 
 PLATFORM = "youzan"
@@ -109,7 +120,7 @@ def refund_events(detail: Mapping[str, Any], context: MappingContext,
             raise MappingError(f"有赞退款单 {refund_id} 缺少时间")
         total = yuan_to_fen(refund.get("refund_fee"), "有赞退款金额")
         shares = split_fen(total, [lines[o].paid_fen for o in oids]) if len(oids) > 1 else [total]
-        for oid, share in zip(oids, shares):
+        for oid, share in zip(oids, shares, strict=True):
             line = lines[oid]
             refunded = capped(share, line)
             event = refund_event(PLATFORM, PREFIX, context, line, refund_id=refund_id,

@@ -24,10 +24,16 @@ from typing import Any, Mapping
 from urllib.parse import unquote_plus
 
 from connectors._events import as_id, from_cst_text
-from connectors._push import (JSON_SUCCESS, digest_equal, header, json_object, malformed_as_rejected, nested_json,
-                             require_post)
-from connectors.base import (ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected,
-                             PushResult)
+from connectors._push import (
+    JSON_SUCCESS,
+    digest_equal,
+    header,
+    json_object,
+    malformed_as_rejected,
+    nested_json,
+    require_post,
+)
+from connectors.base import ORDER_PAID, OTHER, REFUND, TEST, Credentials, PushMessage, PushRejected, PushResult
 
 NAME = "youzan"
 PAID_TYPES = {"trade_TradePaid", "trade_TradeBuyerPay"}

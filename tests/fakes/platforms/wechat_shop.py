@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 import xmltodict
-from werkzeug.wrappers import Request, Response
 from wechatpy.crypto import WeChatCrypto
+from werkzeug.wrappers import Request, Response
 
 from connectors.base import Credentials
 from tests.fakes.platforms.base import FakePlatform, SeedOrder, SeedRefund, json_response, server_error

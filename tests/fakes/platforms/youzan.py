@@ -18,7 +18,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from connectors.base import Credentials
-from tests.fakes.platforms.base import FakePlatform, SeedOrder, SeedRefund, json_response, server_error
+from tests.fakes.platforms.base import FakePlatform, SeedOrder, json_response, server_error
 
 CLIENT_ID = "fake0000youzan0client"
 CLIENT_SECRET = "fake-youzan-client-secret"

@@ -9,8 +9,16 @@ import pytest
 from werkzeug.wrappers import Response
 
 from connectors import CONNECTORS, UNATTRIBUTED_HOST, Credentials, get_connector
-from connectors._events import (SaleLine, buyer_hash, capped, from_cst_text, from_epoch,
-                                inferred_refund_quantity, make_event_id, rfc3339)
+from connectors._events import (
+    SaleLine,
+    buyer_hash,
+    capped,
+    from_cst_text,
+    from_epoch,
+    inferred_refund_quantity,
+    make_event_id,
+    rfc3339,
+)
 from connectors._http import Transport
 from connectors.base import PlatformRateLimited, PlatformUnavailable, PushRejected, TokenExpired, Window
 from connectors.douyin_shop import DouyinShopClient

@@ -8,15 +8,29 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connectors import get_connector
-from connectors.base import (ORDER_PAID, REFUND, TEST, AccessToken, Credentials, PlatformRefused,
-                             PlatformUnavailable, PushRejected, Window)
+from connectors.base import (
+    ORDER_PAID,
+    REFUND,
+    TEST,
+    AccessToken,
+    Credentials,
+    PlatformRefused,
+    PlatformUnavailable,
+    PushRejected,
+    Window,
+)
 from connectors.douyin_shop import DouyinShopClient, paid_events, refund_events, verify_push
 from connectors.douyin_shop.client import request_sign
 from tests.fakes.platforms.base import SeedItem, SeedOrder, SeedRefund
 from tests.fakes.platforms.douyin_shop import FakeDouyinShop, event_sign, platform_sign
 from tests.fakes.platforms.receiver import PushReceiver
-from tests.unit.connectors.helpers import (T0, assert_valid, context_for, injected_failures_are_classified,
-                                           valid_by_order_id)
+from tests.unit.connectors.helpers import (
+    T0,
+    assert_valid,
+    context_for,
+    injected_failures_are_classified,
+    valid_by_order_id,
+)
 
 CREDS = Credentials(app_key="7000000000000000001", app_secret="fake-doudian-app-secret-0123456789",
                     shop_id="4463798")

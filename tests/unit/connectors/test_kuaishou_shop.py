@@ -9,16 +9,30 @@ from datetime import datetime, timezone
 import pytest
 
 from connectors import get_connector
-from connectors.base import (ORDER_PAID, REFUND, TEST, AccessToken, Credentials, PlatformRefused, PushRejected,
-                             TokenExpired)
+from connectors.base import (
+    ORDER_PAID,
+    REFUND,
+    TEST,
+    AccessToken,
+    Credentials,
+    PlatformRefused,
+    PushRejected,
+    TokenExpired,
+)
 from connectors.kuaishou_shop import KuaishouShopClient, paid_events, refund_events, refund_ids, verify_push
 from connectors.kuaishou_shop.client import request_sign, sign_input
 from connectors.kuaishou_shop.push import decrypt_body, encrypt_body
 from tests.fakes.platforms.base import SeedItem, SeedOrder, SeedRefund
 from tests.fakes.platforms.kuaishou_shop import FakeKuaishouShop, encrypt_message, platform_sign
 from tests.fakes.platforms.receiver import PushReceiver
-from tests.unit.connectors.helpers import (T0, assert_valid, context_for, first_two_pages,
-                                           injected_failures_are_classified, window)
+from tests.unit.connectors.helpers import (
+    T0,
+    assert_valid,
+    context_for,
+    first_two_pages,
+    injected_failures_are_classified,
+    window,
+)
 
 ORDER_ID = "2600000000000000001"
 CTX = context_for("2000000001")

@@ -14,8 +14,15 @@ from connectors.wechat_shop.push import open_envelope, sha1_signature
 from tests.fakes.platforms.base import SeedItem, SeedOrder, SeedRefund
 from tests.fakes.platforms.receiver import PushReceiver
 from tests.fakes.platforms.wechat_shop import FakeWechatShop, sha1_of
-from tests.unit.connectors.helpers import (T0, assert_valid, context_for, first_two_pages,
-                                           injected_failures_are_classified, valid_by_order_id, window)
+from tests.unit.connectors.helpers import (
+    T0,
+    assert_valid,
+    context_for,
+    first_two_pages,
+    injected_failures_are_classified,
+    valid_by_order_id,
+    window,
+)
 
 ORDER_ID = "3727324701692140032"
 CTX = context_for("wx4f4bc4dec97d0001")

@@ -13,8 +13,15 @@ from connectors.youzan import YouzanClient, paid_events, refund_events, refund_i
 from tests.fakes.platforms.base import SeedItem, SeedOrder, SeedRefund
 from tests.fakes.platforms.receiver import PushReceiver
 from tests.fakes.platforms.youzan import FakeYouzan
-from tests.unit.connectors.helpers import (T0, assert_valid, context_for, first_two_pages,
-                                           injected_failures_are_classified, valid_by_order_id, window)
+from tests.unit.connectors.helpers import (
+    T0,
+    assert_valid,
+    context_for,
+    first_two_pages,
+    injected_failures_are_classified,
+    valid_by_order_id,
+    window,
+)
 
 TID = "E20260520120000093806201"
 CTX = context_for("46020001")

@@ -41,6 +41,7 @@ AUDITED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "award_reviews": (frozenset(), frozenset()),
     "station_scores": (frozenset(), frozenset()),
     "region_targets": (frozenset(), frozenset()),
+    "connector_connections": (frozenset({"credentials"}), frozenset({"updated_at"})),
 }
 
 

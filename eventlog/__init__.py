@@ -9,7 +9,9 @@ def open_event_log(settings, client_id: str = "liveboard") -> EventLog:
         from eventlog.kafka_log import KafkaEventLog
 
         return KafkaEventLog(settings.kafka_bootstrap, settings.sales_topic, settings.dead_letter_topic,
-                             settings.topic_partitions, client_id=client_id)
+                             settings.topic_partitions, client_id=client_id,
+                             extra_topics={settings.connector_raw_topic: settings.topic_partitions,
+                                           settings.connector_dead_letter_topic: 1})
     from eventlog.sqlite_log import SqliteEventLog
 
     return SqliteEventLog(settings.event_log_path, settings.sales_topic, settings.dead_letter_topic)

@@ -24,8 +24,10 @@ BREAKER_SECONDS = 2.0
 
 class KafkaEventLog:
     def __init__(self, bootstrap: str, sales_topic: str, dead_letter_topic: str, partitions: int = 6,
-                 client_id: str = "liveboard"):
+                 client_id: str = "liveboard", extra_topics: dict[str, int] | None = None):
+        """`extra_topics`: other topics `ensure_topics` creates, name -> partitions."""
         self.bootstrap = bootstrap
+        self.extra_topics = dict(extra_topics or {})
         self.sales_topic = sales_topic
         self.dead_letter_topic = dead_letter_topic
         self.partitions = partitions
@@ -38,7 +40,7 @@ class KafkaEventLog:
 
     # -- topics ---------------------------------------------------------------------------
     def ensure_topics(self) -> None:
-        """Create the sales and dead-letter topics when missing (idempotent)."""
+        """Create the sales, dead-letter and extra topics when missing (idempotent)."""
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin",
                                      request_timeout_ms=15000)
@@ -47,6 +49,7 @@ class KafkaEventLog:
         try:
             existing = set(admin.list_topics())
             wanted = [NewTopic(self.sales_topic, self.partitions, 1), NewTopic(self.dead_letter_topic, 1, 1)]
+            wanted += [NewTopic(name, partitions, 1) for name, partitions in self.extra_topics.items()]
             missing = [t for t in wanted if t.name not in existing]
             if missing:
                 try:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics import AnalyticsStore, open_store
+from connectors.worker import ConnectorWorker
 from consumers.sales_writer import SalesWriter
 from eventlog import EventLog, open_event_log
 from services.runtime import Runtime
@@ -26,7 +27,7 @@ def build_writer(settings: Settings, event_log: EventLog | None = None, store: A
 
 @dataclass
 class BackgroundWorkers:
-    """The writer thread and the scheduler beside the API, for the one-process embedded mode; they
+    """The writer and connector-worker threads and the scheduler beside the API, for the one-process embedded mode; they
     share the API's runtime (one config store engine, one analytics store, one WeChat client)."""
 
     runtime: Runtime
@@ -34,10 +35,16 @@ class BackgroundWorkers:
     threads: list[threading.Thread] = field(default_factory=list)
     scheduler: Any = None
     writer: SalesWriter | None = None
+    connector_worker: ConnectorWorker | None = None
 
     def start(self, with_scheduler: bool = True) -> "BackgroundWorkers":
         self.writer = build_writer(self.runtime.settings, store=self.runtime.store, clock=self.runtime.clock)
         thread = threading.Thread(target=self.writer.run, args=(self.stop,), name="sales-writer", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        self.connector_worker = ConnectorWorker(self.runtime)  # platform pushes -> enriched sales events
+        thread = threading.Thread(target=self.connector_worker.run, args=(self.stop,), name="connector-worker",
+                                  daemon=True)
         thread.start()
         self.threads.append(thread)
         if with_scheduler:

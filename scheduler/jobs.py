@@ -12,6 +12,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from configstore.ratelimit import ConfigStoreRateLimitStorage
+from scheduler.connector_jobs import add_connector_jobs
 from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
 from services.runtime import Runtime
@@ -31,6 +32,7 @@ def start_scheduler(runtime: Runtime, background: bool = True) -> BaseScheduler:
     scheduler.add_job(run_rankings, "interval", seconds=settings.ranking_interval_seconds, args=(runtime,),
                       id="rankings", max_instances=1, coalesce=True, next_run_time=runtime.clock.now())
     add_push_jobs(scheduler, runtime)
+    add_connector_jobs(scheduler, runtime)  # platform connections: the pull backstop, pending-table purge
     # finished rate-limit windows (configstore/ratelimit.py) are dropped so the table stays small
     purge = ConfigStoreRateLimitStorage(context=lambda: (runtime.engine, runtime.clock)).purge_expired
     scheduler.add_job(purge, "interval", minutes=10, id="rate-limit-purge", max_instances=1, coalesce=True)

@@ -113,7 +113,7 @@ def test_organizer_first_hour_in_chromium(org_both, browser, tmp_path):
     assert browser.find_element(By.ID, "h-unattributed").text == "10400.00"
     browser.get(f"{base}/console/unattributed")
     table = browser.find_element(By.ID, "unattributed").text
-    assert "dy-017" in table and "主播未登记；企业未登记" in table and "企业未登记" in table
+    assert "dy-017" in table and "达人未登记；企业未登记" in table and "企业未登记" in table
     browser.get(f"{base}/console/audit")
     audit_text = browser.find_element(By.ID, "audit").text
     assert "admin-user" in audit_text and "webhook_secrets" in audit_text and "hosts / H100" in audit_text

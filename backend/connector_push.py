@@ -1,7 +1,8 @@
 """POST /v1/connectors/<name>/push (GET too, for 微信小店's URL check): a platform's own push in,
 verified exactly as the platform signs or encrypts it, onto the connector raw topic.
 
-* Unknown or disabled connection -> 404; body over 1 MiB -> 413.
+* Unknown or disabled connection -> 404; body over 1 MiB -> 413; a GET to a platform that does not
+  check its URL with one (all but 微信小店) -> 200 with a note that the address is reachable.
 * ``verify_push`` decides authenticity (connectors/<platform>/push.py): a bad signature, a body
   that does not decrypt under our key or another app's message -> its status (401/403/400; 500
   when our own stored key is malformed), a JSON error, nothing stored. Any non-success answer
@@ -20,7 +21,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import Schema, fields
 
 from backend.errors import error_response
 from configstore.connections import note_push
@@ -31,6 +33,31 @@ from eventlog.base import EventLogUnavailable, Record
 from services.runtime import Runtime, current_runtime
 
 bp = Blueprint("connector_push", __name__)
+
+# Every error.code this endpoint answers with, by status (/v1/openapi.json documents exactly these);
+# push_rejected carries the status verify_push chose (connectors/<platform>/push.py).
+ERRORS: dict[int, tuple[str, ...]] = {
+    400: ("push_rejected",), 401: ("push_rejected",), 403: ("push_rejected",), 404: ("unknown_connection",),
+    405: ("push_rejected",), 413: ("payload_too_large",), 500: ("push_rejected",),
+    503: ("event_log_unavailable",),
+}
+
+
+class PushReplySchema(Schema):
+    """The platform's own success body (抖店 and 有赞 {"code":0,"msg":"success"}, 快手 {"result":1});
+    微信小店 gets the plain text `success` (POST) or its `echostr` back (GET)."""
+
+    code = fields.Integer()
+    msg = fields.String()
+    result = fields.Integer()
+
+
+class PushAddressSchema(Schema):
+    """A GET to a platform that does not check its URL with one: the address is reachable."""
+
+    connection = fields.String(required=True)
+    platform = fields.String(required=True)
+    message = fields.String(required=True)
 
 SEEN_MAX = 20_000
 NOTE_EVERY_S = 5.0
@@ -73,13 +100,18 @@ def _state(runtime: Runtime) -> PushState:
     return state
 
 
-@bp.route("/v1/connectors/<name>/push", methods=["GET", "POST"])
-def push(name: str):
+@bp.route("/v1/connectors/<connection>/push", methods=["GET", "POST"])
+def push(connection: str):
     runtime = current_runtime()
     state = _state(runtime)
-    connection = state.directory.active(name)
-    if connection is None:
+    name = connection
+    opened = state.directory.active(name)
+    if opened is None:
         return error_response(404, "unknown_connection", "未知或已停用的平台连接")
+    if request.method == "GET" and opened.info.platform != "wechat_shop":
+        # only 微信小店 checks its URL with a GET; for the others a GET is a person checking reachability
+        return jsonify({"connection": name, "platform": opened.info.platform,
+                        "message": "推送地址可用：平台以 POST 推送消息"})
     limit = runtime.settings.webhook_max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return error_response(413, "payload_too_large", "请求体过大（上限 1 MiB）")
@@ -87,8 +119,8 @@ def push(name: str):
     if len(body) > limit:
         return error_response(413, "payload_too_large", "请求体过大（上限 1 MiB）")
     try:
-        result = connection.connector.verify_push(connection.credentials, request.method, request.headers,
-                                                  request.args.to_dict(), body)
+        result = opened.connector.verify_push(opened.credentials, request.method, request.headers,
+                                              request.args.to_dict(), body)
     except PushRejected as rejected:
         runtime.metrics.incr("connector_push_rejected")
         current_app.logger.info("push to %s rejected (%d): %s", name, rejected.status, rejected)
@@ -108,9 +140,9 @@ def push(name: str):
         state.remember(name, [m.message_id for m in wanted])
         runtime.metrics.incr("connector_messages_accepted", len(wanted))
     heartbeat = not result.messages or not any(raw.needs_enrichment(m) for m in result.messages)
-    if state.note_due(connection.id, heartbeat, now):
+    if state.note_due(opened.id, heartbeat, now):
         try:
-            note_push(runtime.sessions, connection.id, now, heartbeat=heartbeat)
+            note_push(runtime.sessions, opened.id, now, heartbeat=heartbeat)
         except Exception:  # only the console's "last push" time: the messages themselves are durable
             current_app.logger.warning("could not note the push time of %s", name, exc_info=True)
     reply = result.reply

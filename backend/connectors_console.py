@@ -107,7 +107,7 @@ def create():
         api_base_url=form.get("api_base_url", ""), rate_limit_per_second=rate),
         f"平台连接 {form.get('name', '')} 已创建。请把推送地址填到平台的消息推送设置里，然后点“自检”。")
     if created:
-        return redirect(url_for("connectors_console.detail", name=created.name))
+        return _back_to(created.name)
     return render_template("console/connectors.html", views=service.views(runtime.sessions, runtime.secrets,
                                                                           clock=runtime.clock),
                            base_url=_base_url(), campaigns=registry.all_campaigns(runtime.sessions),
@@ -126,10 +126,14 @@ def _detail(name: str, self_test=None, status: int = 200):
                            campaigns=registry.all_campaigns(runtime.sessions), self_test=self_test), status
 
 
-@bp.get("/<name>")
+def _back_to(name: str):
+    return redirect(url_for("connectors_console.detail", connection=name))
+
+
+@bp.get("/<connection>")
 @console_auth("viewer")
-def detail(name: str):
-    return _detail(name)
+def detail(connection: str):
+    return _detail(connection)
 
 
 def _send_in_process(sample: SamplePush) -> tuple[int, bytes]:
@@ -139,63 +143,61 @@ def _send_in_process(sample: SamplePush) -> tuple[int, bytes]:
     return answer.status_code, answer.get_data()
 
 
-@bp.post("/<name>/test")
+@bp.post("/<connection>/test")
 @console_auth("operator")
-def self_test(name: str):
-    connection = _access().directory.get(name)
-    if connection is None:
-        return _detail(name)
-    result = run_self_test(_access(), connection, _send_in_process)
+def self_test(connection: str):
+    opened = _access().directory.get(connection)
+    if opened is None:
+        return _detail(connection)
+    result = run_self_test(_access(), opened, _send_in_process)
     flash("自检通过" if result.ok else "自检未通过，请按下方提示检查", "ok" if result.ok else "error")
-    return _detail(name, self_test=result)
+    return _detail(connection, self_test=result)
 
 
-@bp.post("/<name>/pull")
+@bp.post("/<connection>/pull")
 @console_auth("operator")
-def pull_now(name: str):
-    connection = _access().directory.active(name)
-    if connection is None:
+def pull_now(connection: str):
+    opened = _access().directory.active(connection)
+    if opened is None:
         flash("连接不存在或已停用", "error")
-        return redirect(url_for("connectors_console.detail", name=name))
-    report = pull_connection(_access(), connection, owner=f"console:{current_user.info.username}")
-    if report.skipped:
-        flash(report.skipped, "error")
-    elif report.error:
-        flash(report.error, "error")
+        return _back_to(connection)
+    report = pull_connection(_access(), opened, owner=f"console:{current_user.info.username}")
+    if report.skipped or report.error:
+        flash(report.skipped or report.error, "error")
     else:
         flash(f"补单完成：平台列出 {report.listed} 条，新加入待处理 {report.enqueued} 条", "ok")
-    return redirect(url_for("connectors_console.detail", name=name))
+    return _back_to(connection)
 
 
-@bp.post("/<name>/credentials")
+@bp.post("/<connection>/credentials")
 @console_auth("admin")
-def credentials(name: str):
+def credentials(connection: str):
     runtime = current_runtime()
-    _try(lambda: service.replace_credentials(runtime.sessions, runtime.secrets, name, _credentials_form()),
+    _try(lambda: service.replace_credentials(runtime.sessions, runtime.secrets, connection, _credentials_form()),
          "凭据已更新（留空的字段保持原值），旧的平台令牌已作废")
-    _access().directory.invalidate(name)
-    return redirect(url_for("connectors_console.detail", name=name))
+    _access().directory.invalidate(connection)
+    return _back_to(connection)
 
 
-@bp.post("/<name>/settings")
+@bp.post("/<connection>/settings")
 @console_auth("operator")
-def settings_(name: str):
+def settings_(connection: str):
     runtime = current_runtime()
     form = request.form
     changes = {"campaigns": form.getlist("campaigns"), "county": form.get("county", "").strip(),
                "rate_limit_per_second": _rate(form.get("rate_limit_per_second", ""))}
     if current_user.info.can("admin"):
         changes["api_base_url"] = form.get("api_base_url", "").strip()
-    _try(lambda: store.update_connection(runtime.sessions, name, **changes), "设置已保存")
-    _access().directory.invalidate(name)
-    return redirect(url_for("connectors_console.detail", name=name))
+    _try(lambda: store.update_connection(runtime.sessions, connection, **changes), "设置已保存")
+    _access().directory.invalidate(connection)
+    return _back_to(connection)
 
 
-@bp.post("/<name>/status")
+@bp.post("/<connection>/status")
 @console_auth("admin")
-def set_status(name: str):
+def set_status(connection: str):
     status = request.form.get("status", "")
-    _try(lambda: store.update_connection(current_runtime().sessions, name, status=status),
+    _try(lambda: store.update_connection(current_runtime().sessions, connection, status=status),
          "连接已启用" if status == "active" else "连接已停用：此后的推送将被拒绝（404），平台会稍后重试")
-    _access().directory.invalidate(name)
-    return redirect(url_for("connectors_console.detail", name=name))
+    _access().directory.invalidate(connection)
+    return _back_to(connection)

@@ -12,7 +12,7 @@ import pytest
 from connectors.pull import pull_connection
 from connectors.worker import ConnectorWorker
 from services import organizer
-from tests.e2e.connectors.helpers import CASES, CAMPAIGN, HOST_ACCOUNT, PAST_CAMPAIGN, SHANGHAI, STRANGER, connect
+from tests.e2e.connectors.helpers import CAMPAIGN, CASES, HOST_ACCOUNT, PAST_CAMPAIGN, SHANGHAI, STRANGER, connect
 
 pytestmark = pytest.mark.e2e
 

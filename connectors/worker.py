@@ -107,9 +107,17 @@ class ConnectorWorker:
                                     received_at=message.received_at or self.clock.time(),
                                     payload=record.value.decode("utf-8"), raw_partition=record.partition,
                                     raw_offset=record.offset))
-        added = store.enqueue(self.sessions, fresh)
-        for record, reason in letters:
-            self._dead_letter(record.value, reason, partition=record.partition, offset=record.offset)
+        try:
+            added = store.enqueue(self.sessions, fresh)
+            for record, reason in letters:
+                self._dead_letter(record.value, reason, partition=record.partition, offset=record.offset)
+        except Exception:
+            # the config store or the dead-letter topic failed: read these records again next time
+            # (the consumer's position already moved past them; nothing of theirs was committed)
+            rewind = getattr(self.consumer, "seek_to_committed", None)
+            if rewind is not None:
+                rewind()
+            raise
         self.consumer.commit(records)
         self.stats.ingested += added
         self.stats.duplicates += len(fresh) - added

@@ -9,8 +9,9 @@
     endpoint's memory of ids it already took.
 9   enrichment: `liveboard connect` (its own process) against a fake 抖店 open platform with the
     connection's API rate limit set: paid orders enriched per second (order detail fetched, mapped,
-    appended to the sales topic), from the first push to the last message done; limit: the
-    configured rate (one API call per paid order).
+    appended to the sales topic), from the moment their verified messages are on the raw topic (all
+    at once, as the endpoint writes them) to the last one done; limit: the configured rate (one API
+    call per paid order).
 """
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ from hashlib import md5
 from bench import loadgen, workload
 from configstore.connections import status_of
 from configstore.secretbox import SecretBox
-from connectors import service
+from connectors import get_connector, service
+from connectors import raw as raw_records
 from connectors.service import push_path
+from eventlog import open_event_log
+from eventlog.base import Record
 from operations.migrations import migrate_all
 from tests.fakes.platforms.base import SeedItem, SeedOrder
 from tests.fakes.platforms.douyin_shop import FakeDouyinShop
@@ -127,18 +131,31 @@ def bench_connectors(run) -> None:
         worker = run.children.liveboard("connect", settings, "connect")
         push_url = f"http://{host}:{api_port}{push_path(info.name)}"
 
-        def enrich(orders: list[str]) -> float:
-            """Push these orders and wait until the worker has enriched them all; seconds taken."""
+        events = open_event_log(settings, client_id="bench-connectors")
+        douyin = get_connector("douyin_shop")
+
+        def enrich(orders: list[str], *, over_http: bool = False) -> float:
+            """Push these orders (over HTTP, or straight onto the raw topic as the endpoint would, all at
+            once) and wait until the worker has enriched them all; seconds taken."""
             now = int(time.time())
             for n, order_id in enumerate(orders):
                 fake.add_order(SeedOrder(order_id, [SeedItem(f"{int(order_id) + 50000}", f"{4000 + n % 50}",
                                                              "古丈毛尖 250g", 1, 9900, host_id="71001")],
                                          paid_at=now - 60, updated_at=now))
+            records = []
+            for order_id in orders if not over_http else ():
+                push = fake.push_paid(push_url, order_id, lose=True)  # built and signed, not sent
+                for message in douyin.verify_push(fake.credentials, "POST", push.headers, {}, push.body).messages:
+                    records.append(Record(raw_records.key(info.name, message),
+                                          raw_records.encode(info.name, message, time.time())))
             before = _done(sessions, info.id)
             started = time.perf_counter()
-            for order_id in orders:
-                if fake.push_paid(push_url, order_id).status != 200:
-                    raise RuntimeError("a push for the enrichment run was refused")
+            if over_http:
+                for order_id in orders:
+                    if fake.push_paid(push_url, order_id).status != 200:
+                        raise RuntimeError("a push for the enrichment run was refused")
+            else:
+                events.append(settings.connector_raw_topic, records)
             deadline = time.monotonic() + len(orders) / limit * 3 + 90
             while _done(sessions, info.id) - before < len(orders):
                 if worker.poll() is not None or time.monotonic() > deadline:
@@ -148,7 +165,7 @@ def bench_connectors(run) -> None:
             return time.perf_counter() - started
 
         # the worker's start (imports, Kafka group join) and the first token are not the figure
-        enrich([f"{6949000000000000000 + n}" for n in range(3)])
+        enrich([f"{6949000000000000000 + n}" for n in range(3)], over_http=True)
         rates = []
         per_run = ENRICH_ORDERS[mode.name]
         for r in range(mode.runs):
@@ -161,5 +178,6 @@ def bench_connectors(run) -> None:
                 note=f"busiest second: {busiest} order-detail calls")
         run.details["connector_enrichment"] = {"orders_per_run": per_run, "limit_per_second": limit,
                                                "rates": rates, "busiest_second_calls": busiest}
+        events.close()
         run.children.stop(worker)
         run.children.stop(api)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from configstore.audit import AuditEntry
+from configstore.connections import list_messages
 from connectors.access import PlatformAccess
 from connectors.worker import REFUSED_ATTEMPTS, backoff
 from eventlog.base import Record
@@ -161,3 +162,22 @@ def test_liveboard_run_background_workers_take_a_push_to_the_board(tmp_path, req
     finally:
         workers.shutdown()
         c.close()
+
+
+def test_one_slow_order_does_not_hold_up_the_others(douyin):
+    c = douyin
+    warm, _ = c.order(100, host=HOST_ACCOUNT)
+    c.push_paid(warm)
+    c.enrich()  # the token is fetched: the delay below hits an order detail
+    orders = [c.order(200 + n, host=HOST_ACCOUNT)[0] for n in range(6)]
+    c.fake.delay_next(3.0)
+    for order_id in orders:
+        assert c.push_paid(order_id).status == 200
+    started = time.time()
+    c.enrich()
+    info = c.access.directory.get(c.name)
+    done = {m["order_id"]: m["completed_at"] for m in list_messages(c.stack.sessions, info.id, limit=10)
+            if m["order_id"] in orders}
+    slow = max(done, key=done.get)
+    assert done[slow] - started >= 2.9
+    assert all(at - started < 2.0 for order_id, at in done.items() if order_id != slow), done

@@ -230,9 +230,6 @@ def create_connection(factory: sessionmaker[Session], *, name: str, platform: st
         return _info(row)
 
 
-_UNSET: Any = object()
-
-
 def update_connection(factory: sessionmaker[Session], name: str, *, campaigns: Sequence[str] | None = None,
                       county: str | None = None, api_base_url: str | None = None,
                       rate_limit_per_second: float | None = None, sealed_credentials: str | None = None,

@@ -219,21 +219,32 @@ class ConnectorWorker:
         return store.claim(self.sessions, chosen, self.owner, self.clock.time(), CLAIM_LEASE_S)
 
     def _step(self, pool: ThreadPoolExecutor, in_flight: dict[Future, PendingMessage], poll_ms: int) -> bool:
-        """One round: take in, top up the threads, wait a little for one to finish. True when
-        anything happened."""
-        took = self.ingest(timeout_ms=poll_ms)
+        """One round: take in, top up the threads, settle what finished. True when anything happened.
+
+        Every thread busy: wait for one to finish (briefly), then take in what arrived meanwhile.
+        Otherwise take in (waiting for new messages only when nothing is in flight), claim due
+        messages for the free threads and settle the finished ones without waiting."""
+        if len(in_flight) >= self.threads:
+            self._settle(in_flight, timeout=0.2)
+            self.ingest(timeout_ms=0)
+            return True
+        took = self.ingest(timeout_ms=20 if in_flight else poll_ms)
         claimed = self._claim(self.threads - len(in_flight), in_flight)
         for message in claimed:
             in_flight[pool.submit(self.process, message)] = message
-        if in_flight:
-            done, _ = wait(list(in_flight), timeout=0.05 if took or claimed else 0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                message = in_flight.pop(future)
-                try:
-                    future.result()
-                except Exception:  # the config store failed while settling: the claim lapses, it is retried
-                    log.exception("connector message %s could not be settled", message.message_id)
+        self._settle(in_flight, timeout=0)
         return bool(took or claimed or in_flight)
+
+    def _settle(self, in_flight: dict[Future, PendingMessage], timeout: float) -> None:
+        if not in_flight:
+            return
+        done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            message = in_flight.pop(future)
+            try:
+                future.result()
+            except Exception:  # the config store failed while settling: the claim lapses, it is retried
+                log.exception("connector message %s could not be settled", message.message_id)
 
     def run(self, stop: threading.Event) -> None:
         log.info("connector worker %s started (%d threads)", self.owner, self.threads)

@@ -22,22 +22,30 @@ class ApiRateLimiter:
         """`wait(seconds)` sleeps and returns True when the caller is being stopped."""
         self.clock, self.wait = clock, wait
         self._storage = ConfigStoreRateLimitStorage(context=lambda: (engine, clock))
-        self._next: dict[int, float] = {}
-        self._lock = threading.Lock()
+        self._last: dict[int, float] = {}
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, connection_id: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(connection_id, threading.Lock())
 
     def acquire(self, connection_id: int, per_second: float) -> bool:
-        """Block until a call is allowed; False when stopped while waiting."""
+        """Block until a call is allowed; False when stopped while waiting. Calls of one connection
+        leave this process at least `1 / rate` apart, measured from when each was let go (so a late
+        thread never lets the next one follow closer), and the shared window caps all processes."""
         interval = 1.0 / per_second
-        now = self.clock.monotonic()
-        with self._lock:
-            slot = max(now, self._next.get(connection_id, 0.0))
-            self._next[connection_id] = slot + interval
-        if slot > now and self.wait(slot - now):
-            return False
         window = max(1.0, interval)
         cap = max(1, math.floor(per_second * window + 1e-9))
         key = f"connector-api:{connection_id}"
-        while self._storage.incr(key, window) > cap:  # type: ignore[arg-type]  # a float window is fine here
-            if self.wait(max(0.01, self._storage.get_expiry(key) - self.clock.time())):
-                return False
-        return True
+        with self._lock(connection_id):  # one caller at a time per connection: the others queue here
+            while True:
+                delay = self._last.get(connection_id, float("-inf")) + interval - self.clock.monotonic()
+                if delay > 0 and self.wait(delay):
+                    return False
+                turn = self.clock.monotonic()  # the spacing counts from here, not after the shared count
+                if self._storage.incr(key, window) <= cap:  # type: ignore[arg-type]  # a float window is fine
+                    self._last[connection_id] = turn
+                    return True
+                if self.wait(max(0.01, self._storage.get_expiry(key) - self.clock.time())):
+                    return False

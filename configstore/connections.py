@@ -546,10 +546,11 @@ def bury(factory: sessionmaker[Session], message_id: int, owner: str, *, attempt
 
 
 def uncovered(factory: sessionmaker[Session], connection_id: int, kind: str, ids: Sequence[str],
-              updated: dict[str, float]) -> list[str]:
+              updated: dict[str, float], margin_s: float = 60.0) -> list[str]:
     """Of these platform ids (orders or refunds) the ones the pull backstop must enqueue: not pending
-    already, and not read by a completed message after the platform's update time (an id whose
-    update time the listing does not give is always enqueued unless pending)."""
+    already, and not read by a completed message at least `margin_s` after the platform's update
+    time (the margin absorbs clock skew between the platform and us). An id whose update time the
+    listing does not give is always enqueued unless pending."""
     if not ids:
         return []
     table = ConnectorMessage.__table__
@@ -563,7 +564,7 @@ def uncovered(factory: sessionmaker[Session], connection_id: int, kind: str, ids
     pending = {i for i, status, _ in rows if status == PENDING}
     fetched = {i: at for i, status, at in rows if status == DONE and at is not None}
     return [i for i in dict.fromkeys(ids)
-            if i not in pending and not (i in updated and i in fetched and fetched[i] >= updated[i])]
+            if i not in pending and not (i in updated and i in fetched and fetched[i] >= updated[i] + margin_s)]
 
 
 def list_messages(factory: sessionmaker[Session], connection_id: int, *, status: str | None = None,

@@ -190,6 +190,17 @@ class KafkaLogConsumer:
         """False while the group is still rebalancing (e.g. waiting out a killed member's session)."""
         return bool(self._consumer.assignment())
 
+    def caught_up(self) -> bool:
+        """True when this consumer owns partitions and has read up to their ends as of now."""
+        assignment = list(self._consumer.assignment())
+        if not assignment:
+            return False
+        try:
+            ends = self._consumer.end_offsets(assignment)
+            return all(self._consumer.position(tp) >= ends[tp] for tp in assignment)
+        except KafkaError:
+            return False
+
     def seek_to_committed(self) -> None:
         """Rewind to the committed offsets, discarding uncommitted progress (after a failed insert)."""
         for tp in self._consumer.assignment():

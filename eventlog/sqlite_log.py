@@ -127,6 +127,11 @@ class SqliteConsumer:
     def is_assigned(self) -> bool:
         return True  # one partition, always ours
 
+    def caught_up(self) -> bool:
+        """True when this consumer has read everything the topic holds as of now."""
+        (last,) = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log WHERE topic = ?", (self.topic,)).fetchone()
+        return self._position > last
+
     def seek_to_committed(self) -> None:
         """Forget uncommitted progress (what a restarted consumer would see)."""
         self._position = self._committed()

@@ -96,9 +96,12 @@ def test_the_configured_api_rate_limit_holds(tmp_path, request):
         elapsed = time.monotonic() - started
         calls = sorted(r["at"] for r in c.fake.requests if r["path"] == "/order/orderDetail")
         assert len(calls) == 30 and c.status().done == 30
+        # calls are let go 50 ms apart; on a loaded machine a thread can reach the platform a little
+        # late and the next on time, so one sliding second may see a call or two more, never the mean
+        assert (len(calls) - 1) / (calls[-1] - calls[0]) <= 20.5
         busiest = max(sum(1 for t in calls if start <= t < start + 1.0) for start in calls)
-        assert busiest <= 21, busiest  # 20 a second (one more for a call on the window's edge)
-        assert elapsed >= 1.3
+        assert busiest <= 22, busiest
+        assert elapsed >= 1.4
     finally:
         c.close()
 

@@ -69,6 +69,9 @@ NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
                   NavItem("导入年度目标", "console.targets_import"),
                   NavItem("疑似刷单", "awards_console.fraud"))),
     ("数据接入", (NavItem("数据来源", "console.sources_page", also=("console.source_create", "console.source_rotate")),
+                 NavItem("平台对接", "connectors_console.index", also=tuple(
+                     f"connectors_console.{name}" for name in
+                     ("detail", "create", "self_test", "pull_now", "credentials", "settings_", "set_status"))),
                  NavItem("未归属销售", "console.unattributed"),
                  NavItem("待处理事件", "console.set_aside"))),
     ("系统管理", (NavItem("用户", "console.users", "admin"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from liveboard.connectors_cli import connect, connectors
 from liveboard.log import configure_logging
 from settings import Settings
 
@@ -675,6 +676,10 @@ def restore(ctx: click.Context, src: Path, force: bool, as_json: bool) -> None:
     from operations.backup import restore_backup
 
     _run_backup_action(ctx, as_json, lambda settings, echo: restore_backup(settings, src, echo, force=force))
+
+
+main.add_command(connectors)  # liveboard connectors create|list|test|pull (liveboard/connectors_cli.py)
+main.add_command(connect)  # the connector worker
 
 
 if __name__ == "__main__":  # pragma: no cover

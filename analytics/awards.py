@@ -51,7 +51,7 @@ def sales_by_place(store: AnalyticsStore, *, first_day: date, last_day: date, ho
     participants resolved to registered ids ("" when unattributed), for crediting regions
     (domain.regions.credit_sales). region_code is the event's own township or village code ('' when
     the event did not say)."""
-    params = {"first_day": first_day, "last_day": last_day}
+    params: dict[str, object] = {"first_day": first_day, "last_day": last_day}
     for prefix, attribution in (("h_", hosts), ("e_", enterprises)):
         params |= {prefix + key: value for key, value in attribution_params(attribution).items()}
     rows = store.query(

@@ -14,6 +14,7 @@ from typing import Callable
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from analytics import ingestion
 from backend import admin_schemas as S
 from backend.auth import api_auth
 from configstore import accounts, audit, places, registry, sources
@@ -44,7 +45,7 @@ class Operation:
 
     @property
     def path(self) -> str:
-        return bp.url_prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.rule)
+        return str(bp.url_prefix) + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.rule)
 
     @property
     def writes(self) -> bool:
@@ -225,7 +226,13 @@ def list_sources():
 @operation("POST", "/sources", summary="创建数据来源（密钥只返回这一次）", tag="数据来源", role="admin",
            body=S.SourceCreate, response=S.SourceSecret, status=201)
 def create_source(data: dict):
-    return _secret_reply(data["name"], organizer.create_source(current_runtime(), data["name"], data["description"]))
+    return _secret_reply(data["name"], organizer.create_source(current_runtime(), **data))
+
+
+@operation("PUT", "/sources/<name>/scope", summary="修改数据来源可上报的平台、活动和企业", tag="数据来源",
+           role="admin", body=S.SourceScopeIn, response=S.Source)
+def set_source_scope(name: str, data: dict):
+    return organizer.set_source_scope(current_runtime(), name, **data)
 
 
 @operation("POST", "/sources/<name>/rotate", summary="轮换密钥（新旧两个同时有效）", tag="数据来源", role="admin",
@@ -239,6 +246,15 @@ def rotate_source(name: str):
 def revoke_source(name: str):
     organizer.revoke_source(current_runtime(), name)
     return {"name": name, "revoked": True}
+
+
+# -- what the writer set aside -------------------------------------------------------------------
+@operation("GET", "/ingestion", summary="数据接入状况：计数、后台组件、待匹配订单的退款、内容不同的重复事件",
+           tag="未归属", role="viewer", response=S.SetAside)
+def set_aside():
+    runtime = current_runtime()
+    return {"health": organizer.ingestion_health(runtime), "held_refunds": ingestion.held_refunds(runtime.store),
+            "conflicts": ingestion.conflicts(runtime.store)}
 
 
 # -- unattributed ------------------------------------------------------------------------------

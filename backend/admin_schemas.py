@@ -21,7 +21,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from configstore.accounts import ROLES
 from configstore.places import STATION_KINDS
-from domain.boards import BOARDS
+from domain.boards import BOARDS, PLATFORMS
 from services import tolerant_input as tolerant
 from services.errors import ApiError
 
@@ -210,9 +210,46 @@ class DisqualifyIn(Schema):
     reason = text(500, required=True, metadata={"description": "取消资格原因（公开展示）"})
 
 
-class SourceCreate(Schema):
+def _scope_list(description: str, values: tuple[str, ...] | None = None) -> fields.List:
+    item = fields.String(validate=validate.OneOf(values)) if values else text(64)
+    return fields.List(item, load_default=None, allow_none=True, validate=validate.Length(min=1, max=500),
+                       metadata={"description": description})
+
+
+class SourceScopeIn(Schema):
+    platforms = _scope_list("可上报的平台；省略或 null 为不限", PLATFORMS)
+    campaigns = _scope_list("可上报的活动代码；省略或 null 为不限")
+    enterprises = _scope_list("可代其上报的企业编号；省略或 null 为不限")
+
+
+class SourceCreate(SourceScopeIn):
     name = text(64, required=True, metadata={"description": "来源名称，出现在 webhook 地址中"})
     description = text(200, min_len=0, load_default="")
+
+
+class HeldRefund(Schema):
+    source = fields.String(required=True)
+    event_id = fields.String(required=True)
+    platform = fields.String(required=True)
+    order_id = fields.String(required=True)
+    received_at = fields.DateTime(required=True)
+    amount_fen = fields.Integer(required=True)
+    campaign = fields.String(required=True)
+
+
+class ConflictingEvent(Schema):
+    source = fields.String(required=True)
+    event_id = fields.String(required=True)
+    detected_at = fields.DateTime(required=True)
+    changed_fields = fields.List(fields.String(), required=True)
+    stored = fields.Dict(required=True, metadata={"description": "先到、已计入的内容"})
+    incoming = fields.Dict(required=True, metadata={"description": "后到、未计入的内容"})
+
+
+class SetAside(Schema):
+    health = fields.Dict(required=True, metadata={"description": "接入计数与后台组件（同 /healthz）"})
+    held_refunds = fields.List(fields.Nested(HeldRefund), required=True)
+    conflicts = fields.List(fields.Nested(ConflictingEvent), required=True)
 
 
 class Reattribute(Schema):

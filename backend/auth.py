@@ -154,7 +154,7 @@ def _webhook_source() -> str | None:
     """The active source this webhook request names (None for any other name); once per request."""
     if "webhook_source" not in g:
         name = (request.view_args or {}).get("source_name")
-        g.webhook_source = name if current_runtime().sources.get(name) is not None else None
+        g.webhook_source = name if name and current_runtime().sources.get(name) is not None else None
     return g.webhook_source
 
 
@@ -182,7 +182,7 @@ def _limit_webhooks() -> None:
     if getattr(webhooks, "_liveboard_rate_limited", False):
         return
     limiter.limit(_webhook_limit_value, key_func=_webhook_key, exempt_when=_webhook_exempt)(webhooks)
-    webhooks._liveboard_rate_limited = True
+    setattr(webhooks, "_liveboard_rate_limited", True)  # noqa: B010 (a mark on someone else's object)
 
 
 def log_in(info: UserInfo) -> None:

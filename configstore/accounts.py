@@ -14,14 +14,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 
-from configstore.db import Base, transaction
+from configstore.db import Base, as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound
 from configstore.models import utcnow
 from domain.regions import XIANGXI_COUNTIES
@@ -198,7 +198,7 @@ def get_user(factory: sessionmaker[Session], user_id: int) -> UserInfo | None:
 def list_users(factory: sessionmaker[Session]) -> list[dict]:
     with factory() as session:
         return [{**_info(u).as_dict(), "county_names": [XIANGXI_COUNTIES[c.county_code] for c in u.counties],
-                 "created_at": _aware(u.created_at).isoformat() if u.created_at else None}
+                 "created_at": as_utc(u.created_at).isoformat() if u.created_at else None}
                 for u in session.scalars(select(User).order_by(User.id)).all()]
 
 
@@ -238,8 +238,8 @@ def create_token(factory: sessionmaker[Session], username: str, name: str) -> tu
 
 def _token_dict(row: ApiToken, username: str) -> dict:
     return {"id": row.id, "username": username, "name": row.name, "hint": row.hint,
-            "created_at": _aware(row.created_at).isoformat() if row.created_at else None,
-            "last_used_at": _aware(row.last_used_at).isoformat() if row.last_used_at else None,
+            "created_at": as_utc(row.created_at).isoformat() if row.created_at else None,
+            "last_used_at": as_utc(row.last_used_at).isoformat() if row.last_used_at else None,
             "expires_at": expires_at.isoformat() if (expires_at := token_expires_at(row.created_at)) else None,
             "revoked": row.revoked_at is not None}
 
@@ -256,21 +256,18 @@ def revoke_token(factory: sessionmaker[Session], token_id: int, *, owner: str | 
     """Revoke a token; with `owner`, only that user's own token."""
     with transaction(factory) as session:
         row = session.get(ApiToken, token_id)
-        if row is None or (owner is not None and session.get(User, row.user_id).username != owner):
+        user = session.get(User, row.user_id) if row is not None else None
+        if row is None or (owner is not None and (user is None or user.username != owner)):
             raise NotFound("unknown_token", "令牌不存在")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC
 
 
 def token_expires_at(created_at: datetime | None) -> datetime | None:
     """When a token made at `created_at` stops working (None: it does not expire)."""
     if API_TOKEN_MAX_AGE is None or created_at is None:
         return None
-    return _aware(created_at) + API_TOKEN_MAX_AGE
+    return as_utc(created_at) + API_TOKEN_MAX_AGE
 
 
 def user_for_token(factory: sessionmaker[Session], token: str) -> UserInfo | None:
@@ -289,6 +286,6 @@ def user_for_token(factory: sessionmaker[Session], token: str) -> UserInfo | Non
         if user is None or not user.active:
             return None
         last = row.last_used_at
-        if last is None or (now - _aware(last)).total_seconds() > 60:
+        if last is None or (now - as_utc(last)).total_seconds() > 60:
             row.last_used_at = now  # at most once a minute: a busy script should not write per request
         return _info(user)

@@ -32,10 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 from configstore import ledger
 from configstore.audit import current_actor
 from configstore.award_models import Application, ApplicationFile, ApplicationStep
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound
 from configstore.models import Enterprise
-from configstore.registry import _aware
 from domain.budget import approval_warning
 from domain.catalogue import CATALOGUE, Basis, Recipient, reward
 from domain.ledger import same_type_outcome
@@ -77,7 +76,7 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 
 def _iso(value: datetime | None) -> str | None:
-    return _aware(value).isoformat() if value is not None else None
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def _step_dict(s: ApplicationStep) -> dict:
@@ -134,7 +133,7 @@ def create(factory: sessionmaker[Session], *, reward_code: str, year: int, recip
         raise ConfigError("reward_not_applied_for", f"“{r.name}”按{r.basis.label}产生，无需申报")
     if isinstance(year, bool) or not isinstance(year, int) or not 2018 <= year <= 2100:
         raise ConfigError("invalid_year", "申报年度应为 2018 年（政策施行）以后的四位年份")
-    if r.fixed and requested_amount_fen is not None and requested_amount_fen != r.amount_fen:
+    if r.amount_fen is not None and requested_amount_fen is not None and requested_amount_fen != r.amount_fen:
         raise ConfigError("fixed_amount", f"“{r.name}”的金额由政策规定为{format_yuan(r.amount_fen)}，不能另填")
     if not r.fixed and (requested_amount_fen is None or requested_amount_fen <= 0):
         raise ConfigError("amount_required", f"“{r.name}”的金额由当地财政确定，请填写申请金额（分，大于 0）")
@@ -196,7 +195,12 @@ def _in_review_same_group(session: Session, row: Application) -> list[Applicatio
 
 def _amount(row: Application, amount_fen: int | None = None) -> int:
     r = reward(row.reward_code)
-    return r.amount_fen if r.fixed else (amount_fen if amount_fen is not None else row.requested_amount_fen)
+    if r.amount_fen is not None:
+        return r.amount_fen
+    amount = amount_fen if amount_fen is not None else row.requested_amount_fen
+    if amount is None:  # create() requires it for these rewards
+        raise ConfigError("amount_required", f"“{r.name}”的金额由当地财政确定，请填写审定金额（分，大于 0）")
+    return amount
 
 
 def _same_type_preview(session: Session, row: Application) -> dict:
@@ -236,7 +240,9 @@ def record_step(factory: sessionmaker[Session], application_id: int, step: str, 
         elif step == "government_approval":
             note = _approve(session, row, note, amount_fen, accept_over_budget)
         elif step == "payment":
-            entry = session.get(ledger.GrantLedgerEntry, row.ledger_entry_id)
+            entry = session.get(ledger.GrantLedgerEntry, row.ledger_entry_id) if row.ledger_entry_id else None
+            if entry is None:  # approval writes the entry; nothing else removes it
+                raise Conflict("no_ledger_entry", f"申报 {row.id} 没有对应的奖励台账记录，不能记录资金兑付")
             ledger.apply_status(session, entry, "paid", note=note, paid_on=paid_on)
             note = entry.status_note
         else:
@@ -254,10 +260,12 @@ def _approve(session: Session, row: Application, note: str, amount_fen: int | No
     r = reward(row.reward_code)
     if not r.fixed and amount_fen is not None and amount_fen <= 0:
         raise ConfigError("invalid_amount", "审定金额应大于 0（分）")
-    if r.fixed and amount_fen is not None and amount_fen != r.amount_fen:
+    if r.amount_fen is not None and amount_fen is not None and amount_fen != r.amount_fen:
         raise ConfigError("fixed_amount", f"“{r.name}”的金额由政策规定为{format_yuan(r.amount_fen)}")
+    fixed_fen = r.amount_fen
     higher = [a for a in _in_review_same_group(session, row)
-              if r.fixed and reward(a.reward_code).fixed and reward(a.reward_code).amount_fen > r.amount_fen]
+              if fixed_fen is not None and (other := reward(a.reward_code).amount_fen) is not None
+              and other > fixed_fen]
     if higher:
         a = higher[0]
         raise Conflict("higher_in_review", f"同一申报对象的同类型更高一项申报 #{a.id}（{reward(a.reward_code).name}，"

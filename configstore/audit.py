@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from sqlalchemy import JSON, DateTime, Integer, String, event, func, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from configstore.db import Base
+from configstore.db import Base, table_of
 from domain.boards import PLATFORM_NAMES_ZH
 from domain.periods import SHANGHAI
 from domain.regions import XIANGXI_COUNTIES
@@ -58,6 +58,7 @@ AUDITED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "user_counties": (frozenset(), frozenset()),
     "host_bind_codes": (frozenset({"code_hash"}), frozenset()),
     "host_bindings": (frozenset(), frozenset()),
+    "connector_connections": (frozenset({"credentials"}), frozenset({"updated_at"})),
 }
 
 
@@ -132,7 +133,7 @@ def _audited(obj) -> bool:
 
 
 def _write(connection, action: str, target, before, after) -> None:
-    connection.execute(insert(AuditEntry.__table__).values(
+    connection.execute(insert(table_of(AuditEntry)).values(
         at=datetime.now(timezone.utc), actor=_actor.get(), action=action, target_type=target.__table__.name,
         target_id=_target_id(target), before=before, after=after))
 
@@ -166,7 +167,7 @@ def record(session: Session, action: str, table: str, target_id: str, before: di
     sees those), written in the caller's transaction like the others."""
     if table not in AUDITED:
         raise ValueError(f"{table} is not an audited table")
-    session.execute(insert(AuditEntry.__table__).values(
+    session.execute(insert(table_of(AuditEntry)).values(
         at=datetime.now(timezone.utc), actor=_actor.get(), action=action, target_type=table, target_id=target_id,
         before=_json(before), after=_json(after)))
 
@@ -296,7 +297,7 @@ def _object_label(entry: dict[str, Any]) -> str:
     kind = TABLE_NAMES_ZH.get(table, table)
     if table in ("host_accounts", "enterprise_accounts"):
         owner = values.get("host_id") or values.get("enterprise_id")
-        platform = PLATFORM_NAMES_ZH.get(values.get("platform"), values.get("platform"))
+        platform = PLATFORM_NAMES_ZH.get(str(values.get("platform")), values.get("platform"))
         return f"{kind}：{owner} 的{platform}账号 {values.get('account_id')}"
     if table == "host_enterprises":
         return f"{kind}：主播 {values.get('host_id')} → 企业 {values.get('enterprise_id')}"

@@ -33,10 +33,10 @@ from configstore.award_models import (
     RegionTarget,
     StationScore,
 )
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound, require_transition
 from configstore.models import Campaign, Enterprise, Host, Region, ServiceStation
-from configstore.registry import SHANGHAI, _aware
+from configstore.registry import SHANGHAI
 from domain.awards import MILESTONE_TIERS
 from domain.budget import approval_warning
 from domain.catalogue import MILESTONE_CODES, SELECTION_CODES, STATION_CODES
@@ -61,7 +61,7 @@ def shanghai_today() -> date:
 def _iso(value: datetime | date | None) -> str | None:
     if value is None:
         return None
-    return _aware(value).isoformat() if isinstance(value, datetime) else value.isoformat()
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value.isoformat()
 
 
 def _review_dict(review: AwardReview) -> dict:
@@ -187,6 +187,8 @@ def transition(factory: sessionmaker[Session], list_id: int, to_state: str, *, n
             row.notice_start, row.notice_end = notice_start, notice_end
         now = datetime.now(timezone.utc)
         if to_state == "final":
+            if row.notice_end is None:  # entering 公示 requires both dates
+                raise Conflict("notice_dates_required", "该名单没有公示日期，不能定稿")
             if today <= row.notice_end:
                 raise Conflict("notice_not_over", f"公示期至 {row.notice_end.isoformat()} 止，公示期满后才能定稿")
             blocked = [i.name for i in row.items if i.included
@@ -212,7 +214,7 @@ def list_year(session: Session, row: AwardList) -> int:
     if row.scope == "year":
         return int(row.scope_key)
     campaign = session.scalar(select(Campaign).where(Campaign.slug == row.scope_key))
-    ends = _aware(campaign.ends_at) if campaign is not None else _aware(row.computed_at)
+    ends = as_utc(campaign.ends_at) if campaign is not None else as_utc(row.computed_at)
     return (ends.astimezone(SHANGHAI) - timedelta(seconds=1)).year
 
 
@@ -229,9 +231,10 @@ def _recipients(session: Session, row: AwardList) -> dict[str, tuple[str, str, s
             kind = item.detail.get("level") or (station.kind if station else "village_point")
             found[item.participant_id] = ("station", station.region_code[:6] if station else "", STATION_CODES[kind])
         else:
-            model = Enterprise if row.kind == "top_enterprises" else Host
-            participant = session.get(model, item.participant_id)
-            found[item.participant_id] = ("enterprise" if model is Enterprise else "host",
+            participant: Enterprise | Host | None = (session.get(Enterprise, item.participant_id)
+                                                     if row.kind == "top_enterprises"
+                                                     else session.get(Host, item.participant_id))
+            found[item.participant_id] = ("enterprise" if row.kind == "top_enterprises" else "host",
                                           participant.county if participant else "", SELECTION_CODES[row.kind])
     return found
 
@@ -300,7 +303,7 @@ def adjust(factory: sessionmaker[Session], list_id: int, participant_id: str, *,
                            f"名单{STATE_NAMES_ZH[row.state]}，不能调整；请先退回草稿")
         if row.state == "final":
             latest = _latest(session, row.kind, row.scope, row.scope_key)
-            if latest.id != row.id:
+            if latest is not None and latest.id != row.id:
                 raise Conflict("award_list_superseded", f"该名单已有第 {latest.version} 版，请在最新版本上调整")
             copy = AwardList(kind=row.kind, scope=row.scope, scope_key=row.scope_key, version=row.version + 1,
                              state="draft", params=dict(row.params), based_on_id=row.id, created_by=current_actor(),
@@ -318,10 +321,11 @@ def adjust(factory: sessionmaker[Session], list_id: int, participant_id: str, *,
             row = copy
         item = next((i for i in row.items if i.participant_id == participant_id), None)
         if item is None:
-            if not (name or "").strip():
+            new_name = (name or "").strip()
+            if not new_name:
                 raise ConfigError("name_required", f"{participant_id} 不在名单上；新增获奖者须填写名称")
             item = AwardItem(list_id=row.id, position=max((i.position for i in row.items), default=0) + 1,
-                             participant_id=participant_id, name=name.strip(), category=category or "",
+                             participant_id=participant_id, name=new_name, category=category or "",
                              amount_fen=amount_fen or 0, metric_fen=0, detail={"added_manually": True},
                              included=True if included is None else included)
             session.add(item)
@@ -387,7 +391,8 @@ def parse_score(value: Any) -> Decimal:
         score = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise ConfigError("invalid_quality_score", "服务质量评分应为 0–100 的数字") from None
-    if not score.is_finite() or not Decimal(0) <= score <= Decimal(100) or score.as_tuple().exponent < -2:
+    exponent = score.as_tuple().exponent  # 'n', 'N' or 'F' when not finite
+    if not isinstance(exponent, int) or not Decimal(0) <= score <= Decimal(100) or exponent < -2:
         raise ConfigError("invalid_quality_score", "服务质量评分应为 0–100 的数字，最多两位小数")
     return score
 
@@ -434,8 +439,8 @@ def set_target(factory: sessionmaker[Session], region_code: str, year: int, annu
 
 def targets(factory: sessionmaker[Session], year: int) -> dict[str, int]:
     with factory() as session:
-        return dict(session.execute(select(RegionTarget.region_code, RegionTarget.annual_target_fen)
-                                    .where(RegionTarget.year == year)).all())
+        return {code: amount for code, amount in session.execute(
+            select(RegionTarget.region_code, RegionTarget.annual_target_fen).where(RegionTarget.year == year)).all()}
 
 
 def published_items(factory: sessionmaker[Session], participant_id: str, kinds: Iterable[str]) -> list[tuple[dict, dict]]:

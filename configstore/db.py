@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, overload
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -72,3 +73,28 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session:
         with session.begin():
             yield session
+
+
+def affected(result: Any) -> int:
+    """Rows an UPDATE / DELETE / INSERT touched (typed: SQLAlchemy's Result does not declare it)."""
+    return int(result.rowcount)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored moment as an aware UTC datetime: SQLite hands back naive datetimes even for
+    timezone=True columns, and they were stored as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, typed (SQLAlchemy declares `__table__` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+

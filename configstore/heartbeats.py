@@ -8,7 +8,7 @@ console read these rows, so a dead or stuck worker shows wherever anyone looks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, select
@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from configstore.db import Base, transaction
+from configstore.db import Base, as_utc, table_of, transaction
 
 
 class ComponentStatus(Base):
@@ -47,12 +47,6 @@ class Beat:
     figures: dict[str, Any] | None = None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
-    return value
-
-
 def report(factory: sessionmaker[Session], beat: Beat) -> None:
     """Upsert one instance's row (one statement, no read)."""
     values = dict(component=beat.component, instance=beat.instance, started_at=beat.started_at,
@@ -60,7 +54,7 @@ def report(factory: sessionmaker[Session], beat: Beat) -> None:
                   last_error_at=beat.last_error_at, figures=beat.figures or {})
     with transaction(factory) as session:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = insert(ComponentStatus.__table__).values(**values)
+        statement = insert(table_of(ComponentStatus)).values(**values)
         statement = statement.on_conflict_do_update(
             index_elements=["component", "instance"],
             set_={k: v for k, v in values.items() if k not in ("component", "instance")})
@@ -71,5 +65,5 @@ def read_all(factory: sessionmaker[Session]) -> list[Beat]:
     with factory() as session:
         rows = session.scalars(select(ComponentStatus).order_by(ComponentStatus.component,
                                                                 ComponentStatus.instance)).all()
-        return [Beat(r.component, r.instance, _aware(r.started_at), _aware(r.beat_at), r.state, r.restarts,
-                     r.last_error, _aware(r.last_error_at), dict(r.figures or {})) for r in rows]
+        return [Beat(r.component, r.instance, as_utc(r.started_at), as_utc(r.beat_at), r.state, r.restarts,
+                     r.last_error, as_utc(r.last_error_at), dict(r.figures or {})) for r in rows]

@@ -8,10 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.award_models import CampaignHostMilestones, HostMilestoneHit
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError, NotFound
 from configstore.models import Campaign
-from configstore.registry import _aware
 
 MAX_MILESTONES = 10
 
@@ -67,4 +66,4 @@ def list_hits(factory: sessionmaker[Session], campaign_slug: str) -> list[dict]:
         rows = session.scalars(select(HostMilestoneHit).where(HostMilestoneHit.campaign_slug == campaign_slug)
                                .order_by(HostMilestoneHit.reached_at, HostMilestoneHit.id)).all()
         return [{"host_id": r.host_id, "amount_fen": r.amount_fen, "net_gmv_fen": r.net_gmv_fen,
-                 "reached_at": _aware(r.reached_at).isoformat()} for r in rows]
+                 "reached_at": as_utc(r.reached_at).isoformat()} for r in rows]

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from configstore.audit import current_actor
 from configstore.award_models import Application, ApplicationStep, Budget, GrantLedgerEntry
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound
-from configstore.registry import _aware
 from domain.budget import PREFECTURE, BudgetLine, Charge, budget_error, budget_lines
 from domain.catalogue import CATALOGUE, Funding, reward
 from domain.ledger import STATUS_NAMES_ZH, Grant
@@ -27,7 +26,7 @@ PAYMENT_TRANSITIONS = {"pending": ("paid", "revoked"), "paid": (), "revoked": ()
 
 
 def _iso(value: datetime | None) -> str | None:
-    return _aware(value).isoformat() if value is not None else None
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def entry_dict(e: GrantLedgerEntry) -> dict:
@@ -54,7 +53,8 @@ def funding_holder(reward_code: str, county_code: str) -> str:
 
 
 def as_grant(e: GrantLedgerEntry) -> Grant:
-    scope = (e.list_kind, e.list_scope, e.list_scope_key) if e.list_kind else None
+    scope = ((e.list_kind, e.list_scope, e.list_scope_key)
+             if e.list_kind and e.list_scope is not None and e.list_scope_key is not None else None)
     return Grant(e.recipient_id, e.reward_code, e.year, e.amount_fen, e.status, e.source_label, scope, e.id)
 
 
@@ -180,7 +180,8 @@ def set_budget(factory: sessionmaker[Session], holder: str, year: int, amount_fe
 
 
 def budget_year(session: Session, year: int) -> list[BudgetLine]:
-    budgets = dict(session.execute(select(Budget.holder, Budget.amount_fen).where(Budget.year == year)).all())
+    budgets: dict[str, int] = {holder: amount for holder, amount in session.execute(
+        select(Budget.holder, Budget.amount_fen).where(Budget.year == year)).all()}
     charges = [Charge(f, y, a, s) for f, y, a, s in session.execute(
         select(GrantLedgerEntry.funding, GrantLedgerEntry.year, GrantLedgerEntry.amount_fen, GrantLedgerEntry.status)
         .where(GrantLedgerEntry.year == year)).all()]

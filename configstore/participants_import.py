@@ -271,7 +271,7 @@ def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str,
                 owner = seen_accounts.get((kind, platform, account))
                 if owner is not None:
                     errors.append(RowError(line, "accounts", f"平台账号 {platform}:{account} 与第 {owner} 行重复"))
-        if errors:
+        if errors or kind is None:  # no kind is one of the errors
             report.errors.extend(errors)
             continue
         seen_ids[(kind, pid)] = line

@@ -68,6 +68,8 @@ def _check_new_region(session: Session, code: str, name: str, parent_code: str |
     if not (name or "").strip() or len(name.strip()) > 100:
         raise ConfigError("invalid_region_name", "区划名称必填，最多 100 个字")
     implied = parent_code_of(code)
+    if implied is None:  # townships and villages always have one
+        raise ConfigError("invalid_region_level", "只能添加乡镇（9 位代码）和村（12 位代码）；省、市州和县市区已预置")
     if parent_code and parent_code != implied:
         raise ConfigError("invalid_region_parent", f"区划代码 {code} 的上级应为 {implied}（代码前 {len(implied)} 位），"
                                                    f"不是 {parent_code}")

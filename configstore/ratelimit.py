@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from configstore.db import Base, make_engine
+from configstore.db import Base, affected, make_engine, table_of
 from domain.clock import SYSTEM_CLOCK, Clock
 
 SCHEME = "liveboard+configstore"
@@ -49,8 +49,10 @@ class ConfigStoreRateLimitStorage(Storage):
                  context: Callable[[], tuple[Engine, Clock]] | None = None, **options: Any) -> None:
         if url is None and context is None:
             raise ValueError("ConfigStoreRateLimitStorage needs a url or a context")
-        own = make_engine(url) if url else None
-        self._context = context or (lambda: (own, clock))
+        if context is None:
+            own = make_engine(str(url))
+            context = lambda: (own, clock)  # noqa: E731 (the one place it is built)
+        self._context = context
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
     @property
@@ -66,11 +68,10 @@ class ConfigStoreRateLimitStorage(Storage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = self._now()
-        table = RateLimitCounter.__table__
+        table = table_of(RateLimitCounter)
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(table).values(key=key, hits=amount, window_ends_at=now + expiry)
         expired = table.c.window_ends_at <= now
-        statement = statement.on_conflict_do_update(
+        statement = insert(table).values(key=key, hits=amount, window_ends_at=now + expiry).on_conflict_do_update(
             index_elements=[table.c.key],
             set_={
                 "hits": case((expired, amount), else_=table.c.hits + amount),
@@ -106,14 +107,15 @@ class ConfigStoreRateLimitStorage(Storage):
 
     def reset(self) -> int | None:
         with self._engine.begin() as conn:
-            return conn.execute(delete(RateLimitCounter.__table__)).rowcount
+            return affected(conn.execute(delete(table_of(RateLimitCounter))))
 
     def clear(self, key: str) -> None:
         with self._engine.begin() as conn:
-            conn.execute(delete(RateLimitCounter.__table__).where(RateLimitCounter.__table__.c.key == key))
+            table = table_of(RateLimitCounter)
+            conn.execute(delete(table).where(table.c.key == key))
 
     def purge_expired(self) -> int:
         """Drop finished windows (the scheduler calls this; the table stays small)."""
-        table = RateLimitCounter.__table__
+        table = table_of(RateLimitCounter)
         with self._engine.begin() as conn:
-            return conn.execute(delete(table).where(table.c.window_ends_at <= self._now())).rowcount
+            return affected(conn.execute(delete(table).where(table.c.window_ends_at <= self._now())))

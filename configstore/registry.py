@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound, require_transition
 from configstore.models import (
     Campaign,
@@ -60,15 +60,8 @@ class CampaignInfo:
                 "freeze_at": self.freeze_at.isoformat() if self.freeze_at else None, "boards": list(self.boards)}
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes even for timezone=True columns; they were stored as UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def _info(campaign: Campaign) -> CampaignInfo:
-    starts, ends = _aware(campaign.starts_at), _aware(campaign.ends_at)
+    starts, ends = as_utc(campaign.starts_at), as_utc(campaign.ends_at)
     return CampaignInfo(
         slug=campaign.slug, name=campaign.name,
         first_day=starts.astimezone(SHANGHAI).date(),
@@ -88,7 +81,7 @@ def _window(first_day: date, last_day: date) -> tuple[datetime, datetime]:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return _aware(value).astimezone(timezone.utc) if value is not None else None
+    return as_utc(value).astimezone(timezone.utc) if value is not None else None
 
 
 def _check_boards(boards) -> list[str]:
@@ -215,21 +208,21 @@ def attribution(factory: sessionmaker[Session], board: str) -> Attribution:
 def names(factory: sessionmaker[Session], board: str) -> dict[str, str]:
     model = Host if board == "hosts" else Enterprise
     with factory() as session:
-        return dict(session.execute(select(model.id, model.name)).all())
+        return {pid: name for pid, name in session.execute(select(model.id, model.name))}
 
 
 def counties(factory: sessionmaker[Session], board: str) -> dict[str, str]:
     model = Host if board == "hosts" else Enterprise
     with factory() as session:
-        return dict(session.execute(select(model.id, model.county)).all())
+        return {pid: county for pid, county in session.execute(select(model.id, model.county))}
 
 
 def disqualified(factory: sessionmaker[Session], campaign_slug: str, board: str) -> dict[str, str]:
     kind = "host" if board == "hosts" else "enterprise"
     with factory() as session:
         rows = session.execute(select(Disqualification.participant_id, Disqualification.reason).where(
-            Disqualification.campaign_slug == campaign_slug, Disqualification.kind == kind)).all()
-        return dict(rows)
+            Disqualification.campaign_slug == campaign_slug, Disqualification.kind == kind))
+        return {pid: reason for pid, reason in rows}
 
 
 def list_disqualifications(factory: sessionmaker[Session], campaign_slug: str) -> list[dict]:
@@ -237,7 +230,7 @@ def list_disqualifications(factory: sessionmaker[Session], campaign_slug: str) -
         rows = session.scalars(select(Disqualification).where(Disqualification.campaign_slug == campaign_slug)
                                .order_by(Disqualification.id)).all()
         return [{"board": "hosts" if d.kind == "host" else "enterprises", "participant_id": d.participant_id,
-                 "reason": d.reason, "created_at": _aware(d.created_at).isoformat()} for d in rows]
+                 "reason": d.reason, "created_at": as_utc(d.created_at).isoformat()} for d in rows]
 
 
 def disqualify(factory: sessionmaker[Session], campaign_slug: str, board: str, participant_id: str, reason: str) -> None:
@@ -275,15 +268,17 @@ def list_participants(factory: sessionmaker[Session], board: str,
     from configstore.award_models import EnterpriseTaxStatus
 
     with factory() as session:
-        model = Host if board == "hosts" else Enterprise
-        query = select(model).order_by(model.id)
-        if counties is not None:
-            query = query.where(model.county.in_(sorted(counties)))
         if board == "hosts":
+            hosts = select(Host).order_by(Host.id)
+            if counties is not None:
+                hosts = hosts.where(Host.county.in_(sorted(counties)))
             return [{"id": h.id, "name": h.name, "county": h.county, "region_code": h.region_code,
                      "accounts": [f"{a.platform}:{a.account_id}" for a in h.accounts],
                      "enterprises": [link.enterprise_id for link in h.enterprise_links]}
-                    for h in session.scalars(query).all()]
+                    for h in session.scalars(hosts).all()]
+        query = select(Enterprise).order_by(Enterprise.id)
+        if counties is not None:
+            query = query.where(Enterprise.county.in_(sorted(counties)))
         tax: dict[str, dict[str, str]] = {}
         for pid, year, status in session.execute(select(EnterpriseTaxStatus.enterprise_id, EnterpriseTaxStatus.year,
                                                         EnterpriseTaxStatus.status)
@@ -309,17 +304,23 @@ def register_account(factory: sessionmaker[Session], board: str, platform: str, 
                      participant_id: str) -> None:
     """Credit a posted platform account to a registered participant (re-attribution): the next
     ranking run counts everything that account sold, past events included."""
+    with transaction(factory) as session:
+        add_account(session, board, platform, account_id, participant_id)
+
+
+def add_account(session: Session, board: str, platform: str, account_id: str, participant_id: str) -> None:
+    """`register_account` inside the caller's transaction (a platform connection registers its
+    shop together with the connection)."""
     model, account_model, owner = ((Host, HostAccount, "host_id") if board == "hosts"
                                    else (Enterprise, EnterpriseAccount, "enterprise_id"))
     if not platform or not account_id:
         raise ConfigError("invalid_account", "平台和账号必填")
-    with transaction(factory) as session:
-        if session.get(model, participant_id) is None:
-            raise NotFound("participant_not_found", f"参与者 {participant_id} 未登记")
-        existing = session.scalar(select(account_model).where(account_model.platform == platform,
-                                                              account_model.account_id == account_id))
-        if existing is not None:
-            if getattr(existing, owner) == participant_id:
-                return
-            raise Conflict("account_taken", f"账号 {platform}:{account_id} 已归属 {getattr(existing, owner)}")
-        session.add(account_model(platform=platform, account_id=account_id, **{owner: participant_id}))
+    if session.get(model, participant_id) is None:
+        raise NotFound("participant_not_found", f"参与者 {participant_id} 未登记")
+    existing = session.scalar(select(account_model).where(account_model.platform == platform,
+                                                          account_model.account_id == account_id))
+    if existing is not None:
+        if getattr(existing, owner) == participant_id:
+            return
+        raise Conflict("account_taken", f"账号 {platform}:{account_id} 已归属 {getattr(existing, owner)}")
+    session.add(account_model(platform=platform, account_id=account_id, **{owner: participant_id}))

@@ -41,4 +41,4 @@ class SecretBox:
 
 
 def is_sealed(stored: str | None) -> bool:
-    return bool(stored) and stored.startswith(PREFIX)
+    return stored is not None and stored.startswith(PREFIX)

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from configstore.db import transaction
+from configstore.db import affected, as_utc, transaction
 from configstore.models import BoardChange, BoardSnapshot, CampaignSummary, FrozenView
-from configstore.registry import _aware
 from domain.boards import TOP_N
 
 KEEP_PER_PERIOD = 2  # the latest and the one before (for movement); a closed day keeps its final board
@@ -38,8 +37,8 @@ def standings_hash(entries: list[dict[str, Any]]) -> str:
 
 
 def _to_snapshot(row: BoardSnapshot) -> Snapshot:
-    return Snapshot(row.id, row.campaign_slug, row.board, row.period_kind, row.period_key, _aware(row.computed_at),
-                    _aware(row.published_at), row.content_hash, row.entries)
+    return Snapshot(row.id, row.campaign_slug, row.board, row.period_kind, row.period_key, as_utc(row.computed_at),
+                    as_utc(row.published_at), row.content_hash, row.entries)
 
 
 def latest(factory: sessionmaker[Session], campaign_slug: str, board: str, period_kind: str,
@@ -111,7 +110,7 @@ def save_summary(factory: sessionmaker[Session], campaign_slug: str, computed_at
 def load_summary(factory: sessionmaker[Session], campaign_slug: str) -> tuple[datetime, dict] | None:
     with factory() as session:
         row = session.get(CampaignSummary, campaign_slug)
-        return (_aware(row.computed_at), row.content) if row else None
+        return (as_utc(row.computed_at), row.content) if row else None
 
 
 # -- the freeze (services/freeze.py) ----------------------------------------------------------
@@ -133,7 +132,7 @@ def frozen_at(factory: sessionmaker[Session], campaign_slug: str) -> datetime | 
     """When the campaign's public views were frozen (None: not stored)."""
     with factory() as session:
         row = session.get(FrozenView, (campaign_slug, FROZEN_MARKER))
-        return _aware(row.frozen_at) if row else None
+        return as_utc(row.frozen_at) if row else None
 
 
 def frozen_view(factory: sessionmaker[Session], campaign_slug: str, view_key: str) -> dict[str, Any] | None:
@@ -145,4 +144,4 @@ def frozen_view(factory: sessionmaker[Session], campaign_slug: str, view_key: st
 def clear_frozen(factory: sessionmaker[Session], campaign_slug: str) -> int:
     """The freeze was lifted: public views go live again."""
     with transaction(factory) as session:
-        return session.execute(delete(FrozenView).where(FrozenView.campaign_slug == campaign_slug)).rowcount
+        return affected(session.execute(delete(FrozenView).where(FrozenView.campaign_slug == campaign_slug)))

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from configstore.db import transaction
+from configstore.db import as_utc, transaction
 from configstore.errors import ConfigError
-from configstore.models import EnterpriseAccount, WebhookSecret, WebhookSource, utcnow
+from configstore.models import Campaign, Enterprise, EnterpriseAccount, WebhookSecret, WebhookSource, utcnow
 from configstore.secretbox import SecretBox
 from domain.attribution import Attribution
 from domain.boards import PLATFORMS
@@ -55,6 +55,16 @@ def _scope_lists(platforms, campaigns, enterprises) -> dict[str, list[str] | Non
     return checked
 
 
+def _require_known(session: Session, scope: dict[str, list[str] | None]) -> None:
+    """A scope may name only campaigns and enterprises that exist."""
+    for field_name, model, label in (("campaigns", Campaign, "活动"), ("enterprises", Enterprise, "企业")):
+        wanted = scope[field_name] or []
+        known = set(session.scalars(select(model.slug if model is Campaign else model.id).where(
+            (model.slug if model is Campaign else model.id).in_(wanted)))) if wanted else set()
+        if missing := [v for v in wanted if v not in known]:
+            raise SourceError(f"unknown_{field_name[:-1]}", f"{label}不存在：{'、'.join(missing)}")
+
+
 def create_source(factory: sessionmaker[Session], name: str, description: str = "", *, box: SecretBox,
                   platforms=None, campaigns=None, enterprises=None) -> str:
     """Create a source and return its first secret (the only time it is shown; stored sealed). The
@@ -66,6 +76,7 @@ def create_source(factory: sessionmaker[Session], name: str, description: str = 
     with transaction(factory) as session:
         if session.scalar(select(WebhookSource).where(WebhookSource.name == name)):
             raise SourceError("name_taken", f"来源 {name} 已存在", status=409)
+        _require_known(session, scope)
         source = WebhookSource(name=name, description=description, **scope)
         source.secrets.append(WebhookSecret(secret=box.seal(secret)))
         session.add(source)
@@ -92,6 +103,7 @@ def set_scope(factory: sessionmaker[Session], name: str, *, platforms=None, camp
     scope = _scope_lists(platforms, campaigns, enterprises)
     with transaction(factory) as session:
         source = _get(session, name)
+        _require_known(session, scope)
         for field_name, values in scope.items():
             setattr(source, field_name, values)
     return next(s for s in list_sources(factory) if s["name"] == name)
@@ -116,9 +128,8 @@ def list_sources(factory: sessionmaker[Session]) -> list[dict]:
 
 
 def _iso(value) -> str | None:
-    from configstore.registry import _aware
 
-    return _aware(value).isoformat() if value is not None else None
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def _get(session: Session, name: str) -> WebhookSource:
@@ -216,7 +227,7 @@ class SourceCache:
             source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
             stored = () if source is None or source.revoked_at is not None else \
                 tuple(s.secret for s in source.secrets if s.revoked_at is None)
-            scope = scope_of(session, source) if stored else ANY_SCOPE
+            scope = scope_of(session, source) if stored and source is not None else ANY_SCOPE
         if not stored:
             self._unknown.put(name, True, now + self.unknown_ttl_s)
             return None

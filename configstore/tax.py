@@ -60,8 +60,9 @@ def statuses(factory: sessionmaker[Session], year: int) -> dict[str, TaxStatus]:
     """Every enterprise's status for the year (missing ones are 未核实)."""
     with factory() as session:
         ids = session.scalars(select(Enterprise.id)).all()
-        rows = dict(session.execute(select(EnterpriseTaxStatus.enterprise_id, EnterpriseTaxStatus.status)
-                                    .where(EnterpriseTaxStatus.year == year)).all())
+        rows: dict[str, str] = {pid: status for pid, status in session.execute(
+            select(EnterpriseTaxStatus.enterprise_id, EnterpriseTaxStatus.status)
+            .where(EnterpriseTaxStatus.year == year)).all()}
     return {pid: TaxStatus(rows.get(pid, "unverified")) for pid in ids}
 
 

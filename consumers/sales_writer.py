@@ -180,7 +180,7 @@ class SalesWriter:
                 "applied_refunds": s.applied_refunds, "capped_refunds": s.capped_refunds,
                 "abandoned_batches": s.abandoned_batches, "unexpected_errors": s.unexpected_errors,
                 "store_retries": s.store_retries, "lag": s.lag, "last_batch_at": s.last_batch_at or None,
-                "last_error": s.last_error}
+                "last_error": s.last_error, "last_error_at": s.last_error_at or None}
 
     @staticmethod
     def summary(before: dict, now: dict) -> str:
@@ -208,9 +208,8 @@ class SalesWriter:
         if stored is None:
             return BatchOutcome(consumed=len(records), abandoned=True)
         stored.duplicates += repeats
-        if conflicts and self._retrying_store(stop, lambda: stages.record_conflicts(
-                self.store, conflicts, at=self.clock.now()) or True) is None:  # repeats within the batch
-            return BatchOutcome(consumed=len(records), abandoned=True)
+        if conflicts and self._retrying_store(stop, lambda: self._record_conflicts(conflicts)) is None:
+            return BatchOutcome(consumed=len(records), abandoned=True)  # (conflicts within the batch)
         stored.conflicts[:0] = conflicts
         letters = decoded.poison + stored.refused
         for letter in letters:
@@ -321,6 +320,10 @@ class SalesWriter:
             stored.capped += late.capped
             stored.settled = [Pending(row, record) for row, record in waiting]
         return stored
+
+    def _record_conflicts(self, conflicts: list[Conflict]) -> bool:
+        stages.record_conflicts(self.store, conflicts, at=self.clock.now())
+        return True
 
     def _backoff(self, attempt: int) -> float:
         return min(self.max_backoff_s, 0.2 * (2 ** min(attempt, 6)))

@@ -218,9 +218,11 @@ def stored_orders(store: AnalyticsStore, keys: Sequence[OrderKey]) -> dict[Order
             GROUP BY platform, order_id, source
             HAVING sum(paid_fen) > 0
             """, {"keys": chunk})
-        for platform, order_id, source, *attribution, paid, refunded in rows:
-            found.setdefault((platform, order_id), []).append(
-                OrderState(source, *attribution, paid_fen=int(paid), refunded_fen=int(refunded)))
+        for (platform, order_id, source, campaign, host, enterprise, county, region_code, category, sku, product_name,
+             paid, refunded) in rows:
+            found.setdefault((platform, order_id), []).append(OrderState(
+                source, campaign, host, enterprise, county, region_code, category, sku, product_name,
+                paid_fen=int(paid), refunded_fen=int(refunded)))
     return found
 
 

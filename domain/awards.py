@@ -179,7 +179,9 @@ def milestone_decisions(
         carried = tuple(g for g in held if g.list_scope == scope)
         tier = reached_tier(row.annual_sales_fen)
         reached = tier.tier if tier else None
-        new_fen, missing = 0, ()
+        new_fen = 0
+        missing: tuple[str, ...] = ()
+        granted: MilestoneTier | None = None  # the tier this computation pays (part of), if any
         if tier is None:
             reason, outcome = f"年度销售额{format_yuan(row.annual_sales_fen)}，未突破1000万元", NOT_GRANTED
         elif row.tax is TaxStatus.UNVERIFIED:
@@ -194,6 +196,7 @@ def milestone_decisions(
                 reason, outcome = _superseded_reason(decided, tier), NOT_GRANTED
             else:
                 new_fen, outcome = decided.payable_fen, GRANTED
+                granted = tier if new_fen else None
                 if decided.held_fen and policy is TopUpPolicy.PAY_DIFFERENCE:
                     reason = (f"年度销售额首次突破{tier.threshold_label}，就高不就低：本档奖励"
                               f"{format_yuan(tier.amount_fen)}，扣除已奖励{format_yuan(decided.held_fen)}，"
@@ -205,10 +208,10 @@ def milestone_decisions(
             kept = "；".join(_grant_text(g) for g in carried)
             reason = f"已记入奖励台账：{kept}" + (f"；本次新增：{reason}" if new_fen else "")
             outcome = GRANTED if new_fen else CARRIED
-            tiers = [_TIER_BY_CODE[g.reward_code].tier for g in carried] + ([tier.tier] if new_fen else [])
-            line_tier = max(tiers)
+            tiers = [_TIER_BY_CODE[g.reward_code].tier for g in carried] + ([granted.tier] if granted else [])
+            line_tier: int | None = max(tiers)
         else:
-            line_tier = tier.tier if new_fen else None
+            line_tier = granted.tier if granted else None
         decisions.append(MilestoneDecision(
             enterprise_id, year, row.annual_sales_fen, reached, outcome, line_tier,
             sum(g.amount_fen for g in carried) + new_fen, new_fen, reason, carried, flags, missing))
@@ -356,23 +359,24 @@ def rank_stations(stations: Iterable[StationYear]) -> dict[StationLevel, Station
 
     results = {}
     for level, members in by_level.items():
-        eligible, ineligible = [], []
+        eligible: list[tuple[StationYear, Decimal | int]] = []  # with its (recorded) quality score
+        ineligible: list[Ineligible] = []
         for s in sorted(members, key=lambda s: s.station_id):
             reasons = []
             if s.quality_score is None:
                 reasons.append("未录入服务质量评分")
             if s.volume_fen <= 0:
                 reasons.append("无交易业绩")
-            if reasons:
+            if reasons or s.quality_score is None:
                 ineligible.append(Ineligible(s.station_id, s.name, tuple(reasons)))
             else:
-                eligible.append(s)
-        top_volume = max((s.volume_fen for s in eligible), default=0)
+                eligible.append((s, s.quality_score))
+        top_volume = max((s.volume_fen for s, _ in eligible), default=0)
         scored = [
-            (VOLUME_WEIGHT * s.volume_fen / top_volume + QUALITY_WEIGHT * Fraction(s.quality_score), s)
-            for s in eligible
+            (VOLUME_WEIGHT * s.volume_fen / top_volume + QUALITY_WEIGHT * Fraction(quality), s, quality)
+            for s, quality in eligible
         ]
-        scored.sort(key=lambda pair: (-pair[0], -pair[1].volume_fen, pair[1].station_id))
+        scored.sort(key=lambda entry: (-entry[0], -entry[1].volume_fen, entry[1].station_id))
         ranked = tuple(
             RankedStation(
                 rank=rank,
@@ -380,12 +384,12 @@ def rank_stations(stations: Iterable[StationYear]) -> dict[StationLevel, Station
                 name=s.name,
                 level=level,
                 volume_fen=s.volume_fen,
-                quality_score=s.quality_score,
+                quality_score=quality,
                 composite_score=score,
                 rewarded=rank <= level.quota,
                 reward_fen=level.reward_fen if rank <= level.quota else 0,
             )
-            for rank, (score, s) in enumerate(scored, start=1)
+            for rank, (score, s, quality) in enumerate(scored, start=1)
         )
         results[level] = StationLevelResult(level, ranked, tuple(ineligible))
     return results

@@ -9,7 +9,6 @@ from typing import Generic, Hashable, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-_MISSING = object()
 
 
 class TtlCache(Generic[K, V]):
@@ -23,8 +22,8 @@ class TtlCache(Generic[K, V]):
     def get(self, key: K, now: float, default: V | None = None) -> V | None:
         """The value stored for `key` while `now` is before its expiry; else `default`."""
         with self._lock:
-            hit = self._entries.get(key, _MISSING)
-            if hit is _MISSING:
+            hit = self._entries.get(key)
+            if hit is None:
                 return default
             expires_at, value = hit
             if now >= expires_at:

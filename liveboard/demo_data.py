@@ -131,7 +131,8 @@ def _credit_code(rng: random.Random, county: str) -> str:
 def participants(seed: int = 2020, hosts: int = 100, enterprises: int = 128) -> tuple[list[DemoHost], list[DemoEnterprise]]:
     rng = random.Random(seed)
     codes = list(COUNTIES)
-    host_list, used = [], set()
+    host_list: list[DemoHost] = []
+    used: set[str] = set()
     for i in range(hosts):
         county = codes[i % len(codes)]
         platform = PLATFORMS[i % len(PLATFORMS)]
@@ -213,5 +214,5 @@ def sales_stream(hosts: list[DemoHost], enterprises: list[DemoEnterprise], *, ca
             events.append({**event, "event_id": f"{event['event_id']}-r", "type": "order.refunded",
                            "occurred_at": refund_at.isoformat(timespec="seconds"),
                            "refund_id": f"rf-{seed}-{n:07d}", "quantity": 0 if partial else quantity,
-                           "amount_fen": event["amount_fen"] // 2 if partial else event["amount_fen"]})
+                           "amount_fen": price * quantity // 2 if partial else price * quantity})
     return events

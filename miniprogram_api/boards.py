@@ -142,7 +142,7 @@ def participant_card(slug: str, board: str, participant_id: str):
     kind, key = _window_key(campaign, _period(on_demand_too=False))
     snap = snapshots.latest(current_runtime().sessions, slug, board, kind, key)
     card = rank_card_payload(snap, participant_id)
-    if card is None:
+    if card is None or snap is None:
         raise ApiError(404, "participant_not_ranked", "该参与者暂未上榜")
     return _cached(card, [slug, board, participant_id, key, snap.content_hash], snap.published_at)
 

@@ -132,7 +132,7 @@ def issue_code(host_id: str):
 def get_binding(host_id: str):
     require_admin(write=False)
     _require_host(host_id)
-    return jsonify({"host_id": host_id, **binding_status(current_runtime().sessions, host_id)})
+    return jsonify({"host_id": host_id, **(binding_status(current_runtime().sessions, host_id) or {})})
 
 
 @bp.delete("/v1/admin/hosts/<host_id>/binding")

@@ -77,7 +77,7 @@ class BackupError(Exception):
         self.code, self.message, self.details = code, message, details
 
     def as_dict(self) -> dict:
-        error = {"code": self.code, "message": self.message}
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
             error["details"] = self.details
         return {"error": error}
@@ -150,7 +150,9 @@ def _current_revision(conn: Connection) -> str | None:
 def _parents_first(table: sa.Table, rows: list[dict]) -> list[dict]:
     """Rows of a self-referencing table (regions.parent_code) ordered so a parent precedes its children."""
     links = [(fk.parent.name, fk.column.name) for fk in table.foreign_keys if fk.column.table.name == table.name]
-    ordered, placed, pending = [], set(), rows
+    ordered: list[dict] = []
+    placed: set[tuple[str, Any]] = set()
+    pending = rows
     while pending:
         ready = [r for r in pending if all(r[child] is None or (parent, r[child]) in placed for child, parent in links)]
         if not ready:  # a cycle inside the table: keep key order, the database will say what is wrong
@@ -247,7 +249,11 @@ def _decoded_rows(table: sa.Table, rows: Iterable[dict]) -> Iterator[dict]:
         if missing:
             raise BackupError("config_column_unknown",
                               f"配置库表 {table.name} 没有备份中的列：{'、'.join(sorted(missing))}")
-        yield {k: (decoders[k](v) if v is not None and decoders[k] else v) for k, v in row.items()}
+        yield {k: _decoded(decoders[k], v) for k, v in row.items()}
+
+
+def _decoded(decoder, value):
+    return decoder(value) if value is not None and decoder is not None else value
 
 
 def _revisions_newest_first(url: str) -> list[str]:
@@ -255,7 +261,7 @@ def _revisions_newest_first(url: str) -> list[str]:
 
 
 def _row_counts(conn: Connection) -> dict[str, int]:
-    return {t.name: conn.scalar(sa.select(sa.func.count()).select_from(t)) for t in _backed_up_tables(conn)}
+    return {t.name: int(conn.scalar(sa.select(sa.func.count()).select_from(t)) or 0) for t in _backed_up_tables(conn)}
 
 
 def _seeded_counts(url: str, revision: str | None) -> dict[str, int]:

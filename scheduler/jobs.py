@@ -17,6 +17,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from configstore.ratelimit import ConfigStoreRateLimitStorage
+from scheduler.connector_jobs import add_connector_jobs
 from scheduler.milestone_job import add_milestone_job
 from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
@@ -39,6 +40,7 @@ def start_scheduler(runtime: Runtime, background: bool = True) -> BaseScheduler:
                       id=RANKINGS, max_instances=1, coalesce=True, next_run_time=runtime.clock.now())
     add_push_jobs(scheduler, runtime)
     add_milestone_job(scheduler, runtime)  # host sales milestones -> one message each
+    add_connector_jobs(scheduler, runtime)  # platform connections: the pull backstop, pending-table purge
     # finished rate-limit windows (configstore/ratelimit.py) are dropped so the table stays small
     purge = ConfigStoreRateLimitStorage(context=lambda: (runtime.engine, runtime.clock)).purge_expired
     scheduler.add_job(purge, "interval", minutes=10, id="rate-limit-purge", max_instances=1, coalesce=True)
@@ -54,11 +56,12 @@ class Schedule:
         self.runtime = runtime
         self._lock = threading.Lock()
         self._figures: dict[str, Any] = {"ranking_runs": 0, "job_errors": 0, "last_ranking_at": None,
-                                         "last_ranking_seconds": None, "last_job_error": ""}
+                                         "last_ranking_seconds": None, "last_job_error": "", "last_error_at": None}
         self._started: dict[str, float] = {}
+        self.scheduler: BaseScheduler | None = None  # while running
 
     def run(self, stop: threading.Event) -> None:
-        scheduler = start_scheduler(self.runtime, background=True)
+        self.scheduler = scheduler = start_scheduler(self.runtime, background=True)
         scheduler.add_listener(self._on_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         try:
             while not stop.wait(1.0):
@@ -73,12 +76,14 @@ class Schedule:
             if event.exception is not None:
                 self._figures["job_errors"] += 1
                 self._figures["last_job_error"] = f"{event.job_id}: {type(event.exception).__name__}: {event.exception}"
+                self._figures["last_error_at"] = self.runtime.clock.time()
             elif event.job_id == RANKINGS:
                 results = event.retval or []
                 failed = [r for r in results if "error" in r]
                 if failed:  # publish_all carries on past a broken campaign; it still counts as an error
                     self._figures["job_errors"] += len(failed)
                     self._figures["last_job_error"] = f"{failed[-1]['campaign']}: {failed[-1]['error']}"
+                    self._figures["last_error_at"] = self.runtime.clock.time()
                 self._figures["ranking_runs"] += 1
                 self._figures["last_ranking_at"] = self.runtime.clock.now().isoformat()
                 self._figures["last_ranking_seconds"] = round(sum(r.get("seconds", 0) for r in results), 3)

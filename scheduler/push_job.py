@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore import registry
-from configstore.db import transaction
+from configstore.db import affected, transaction
 from configstore.models import BoardChange, BoardSnapshot
 from domain.clock import SYSTEM_CLOCK
 from services.runtime import Runtime
@@ -54,10 +54,13 @@ def enqueue_rank_pushes(sessions: sessionmaker[Session], templates: PushTemplate
     for change_id in ids:
         with transaction(sessions) as s:
             # claim first: the UPDATE takes the write lock, and only one process matches
-            if s.execute(update(BoardChange).where(BoardChange.id == change_id, BoardChange.processed_at.is_(None))
-                         .values(processed_at=now)).rowcount != 1:
+            if affected(s.execute(update(BoardChange).where(BoardChange.id == change_id,
+                                                            BoardChange.processed_at.is_(None))
+                                  .values(processed_at=now))) != 1:
                 continue
             change = s.get(BoardChange, change_id)
+            if change is None:  # deleted meanwhile (the week-old purge below): nothing to send
+                continue
             counts["changes"] += 1
             if (change.board, change.period_kind) not in PUSH_BOARDS:
                 continue

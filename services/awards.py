@@ -186,7 +186,7 @@ def compute_milestones(sessions: sessionmaker[Session], store, *, year: int,
               "detail": {"tier": d.tier, "reason": d.reason, "new_fen": d.new_fen, "flags": list(d.flags),
                          "ledger": [{"entry_id": g.entry_id, "amount_fen": g.amount_fen, "source": g.source,
                                      "status": g.status} for g in d.carried]}}
-             for d in decisions if d.on_list]
+             for d in decisions if d.on_list and d.tier is not None]  # a line always has its tier
     other_years = sorted({g.year for g in grants if g.year != year and g.live})
     current = [s for y in other_years for s in enterprise_year_sales(sessions, store, y)]
     flags = [{"participant_id": d.enterprise_id, "year": year, "tier": d.tier, "granted_amount_fen": d.amount_fen,
@@ -195,7 +195,8 @@ def compute_milestones(sessions: sessionmaker[Session], store, *, year: int,
                "granted_amount_fen": f.granted_amount_fen, "current_sales_fen": f.current_sales_fen,
                "reason": f.reason} for f in review_flags([g for g in grants if g.year != year], current)]
     warnings = [w for w in [_previous_year_warning(sessions, year)] if w]
-    warnings += _pending_elsewhere(sessions, year, {d.enterprise_id: d.tier for d in decisions if d.new_fen})
+    warnings += _pending_elsewhere(sessions, year, {d.enterprise_id: d.tier for d in decisions
+                                                     if d.new_fen and d.tier is not None})
     params = {"policy": policy.value, "warnings": warnings,
               "not_granted": [{"participant_id": d.enterprise_id, "name": name(d.enterprise_id),
                                "annual_sales_fen": d.annual_sales_fen, "reason": d.reason}
@@ -237,7 +238,8 @@ def compute_stations(sessions: sessionmaker[Session], store, *, year: int) -> tu
         stations.append(StationYear(str(s["id"]), s["name"], StationLevel(s["kind"]),
                                     node.actual_sales_fen if node else 0, scores.get(s["id"])))
     results = rank_stations(stations)
-    lines, others = [], []
+    lines: list[dict[str, object]] = []
+    others: list[dict[str, object]] = []
     for level in StationLevel:
         result = results[level]
         for r in result.ranked:

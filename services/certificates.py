@@ -276,7 +276,8 @@ def _signature(organizer: str, issued: str) -> _Signature:
     parts = [organizer] if fonts.width(organizer, size) <= width else re.split(r"(?=[（(])", organizer)
     organizer_lines = [line for part in parts if part for line in wrap(part, width, size)]
     block = max(fonts.width(text, size) for text in (*organizer_lines, issued))
-    lines, y = [(DATE_BASELINE, issued)], DATE_BASELINE
+    lines: list[tuple[float, str]] = [(DATE_BASELINE, issued)]
+    y: float = DATE_BASELINE
     for text in reversed(organizer_lines):
         y += size * 1.6
         lines.insert(0, (y, text))

@@ -40,17 +40,20 @@ def components(runtime: Runtime) -> dict[str, dict[str, Any]]:
             "last_error_at": errors[-1].last_error_at.isoformat() if errors and errors[-1].last_error_at else None,
         }
         if name == "writer":
-            lags = [b.figures.get("lag") for b in running if b.figures and b.figures.get("lag") is not None]
+            lags = [int(b.figures["lag"]) for b in running if b.figures and b.figures.get("lag") is not None]
             out[name]["lag"] = sum(lags) if lags else None
-            batches = [b.figures.get("last_batch_at") for b in live if b.figures and b.figures.get("last_batch_at")]
+            batches = [float(b.figures["last_batch_at"]) for b in live if b.figures and b.figures.get("last_batch_at")]
             out[name]["last_batch_at"] = (datetime.fromtimestamp(max(batches), now.tzinfo).isoformat()
                                           if batches else None)
         if name == "scheduler":
-            runs = [b.figures.get("last_ranking_at") for b in live if b.figures and b.figures.get("last_ranking_at")]
+            runs = [str(b.figures["last_ranking_at"]) for b in live if b.figures and b.figures.get("last_ranking_at")]
             out[name]["last_ranking_at"] = max(runs) if runs else None
-            seconds = [b.figures.get("last_ranking_seconds") for b in live
+            seconds = [float(b.figures["last_ranking_seconds"]) for b in live
                        if b.figures and b.figures.get("last_ranking_seconds") is not None]
             out[name]["last_ranking_seconds"] = max(seconds) if seconds else None
+        if name == "connector":  # totals since each live worker started
+            for figure in ("completed", "events", "retried", "dead_lettered"):
+                out[name][figure] = sum(int((b.figures or {}).get(figure) or 0) for b in live)
     return out
 
 

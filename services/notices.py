@@ -84,7 +84,9 @@ def enqueue_milestone_pushes(sessions: sessionmaker[Session], templates: PushTem
     configured = host_milestones.amounts(sessions)
     for campaign in registry.list_campaigns(sessions, statuses=("active", "frozen", "closed")):
         amounts = configured.get(campaign.slug)
-        snap = snapshots.latest(sessions, campaign.slug, "hosts", "campaign", campaign.slug) if amounts else None
+        if not amounts:
+            continue
+        snap = snapshots.latest(sessions, campaign.slug, "hosts", "campaign", campaign.slug)
         if snap is None:
             continue
         seen = host_milestones.hits(sessions, campaign.slug)

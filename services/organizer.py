@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from analytics import ingestion
 from analytics.base import StoreError
 from analytics.boards import campaign_totals
 from analytics.unattributed import (
@@ -35,6 +36,7 @@ from domain.periods import SHANGHAI, local_day
 from domain.regions import XIANGXI_COUNTIES, XIANGXI_PREFECTURE_CODE
 from eventlog.base import EventLogUnavailable
 from services import tolerant_input as tolerant
+from services.health import health
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,20 @@ def report_dict(report: ImportReport) -> dict:
             "warnings": [_row_dict(w) for w in getattr(report, "warnings", [])]}
 
 
-def create_source(runtime: Runtime, name: str, description: str = "") -> str:
-    secret = sources.create_source(runtime.sessions, name, description, box=runtime.secrets)
+def create_source(runtime: Runtime, name: str, description: str = "", *, platforms=None, campaigns=None,
+                  enterprises=None) -> str:
+    """A new source, scoped to what it may report (None: any); returns its secret."""
+    secret = sources.create_source(runtime.sessions, name, description, box=runtime.secrets, platforms=platforms,
+                                   campaigns=campaigns, enterprises=enterprises)
     runtime.sources.invalidate(name)  # an earlier 401 for this name must not linger in the cache
     return secret
+
+
+def set_source_scope(runtime: Runtime, name: str, *, platforms=None, campaigns=None, enterprises=None) -> dict:
+    source = sources.set_scope(runtime.sessions, name, platforms=platforms, campaigns=campaigns,
+                               enterprises=enterprises)
+    runtime.sources.invalidate(name)  # the new scope holds at once in this process
+    return source
 
 
 def rotate_source(runtime: Runtime, name: str) -> str:
@@ -106,6 +118,11 @@ def ingestion_health(runtime: Runtime) -> dict:
     except StoreError:
         log.warning("analytics store unavailable for the health view", exc_info=True)
         unattributed_totals = None
+    try:
+        set_aside: dict[str, int] | None = ingestion.counts(runtime.store)
+    except StoreError:
+        set_aside = None
+    status, overall = health(runtime)
     return {
         "events_accepted": counters.get("events_accepted", 0),
         "events_rejected": counters.get("events_rejected", 0),
@@ -115,6 +132,9 @@ def ingestion_health(runtime: Runtime) -> dict:
         "rejected_per_minute": metrics.per_minute("events_rejected"),
         "dead_lettered": dead_lettered(runtime),
         "unattributed": unattributed_totals,
+        "held_refunds": set_aside["held_refunds"] if set_aside else None,
+        "conflicts": set_aside["conflicts"] if set_aside else None,
+        "healthy": status == 200, "problems": overall["problems"], "components": overall["components"],
         "scope": "process",  # counters are this API process's since it started
     }
 
@@ -145,15 +165,17 @@ def normalise_participant_rows(rows: list[dict[str, str]]) -> tuple[list[dict[st
     """Rows as the importer wants them (county codes, platform values, 是/否), read tolerantly
     (services.tolerant_input); a row that cannot be read is blanked (the importer skips blank rows,
     so line numbers stay) and reported here instead. Returns (rows, errors, warnings)."""
-    cleaned, errors, warnings = [], [], []
+    cleaned: list[dict[str, str]] = []
+    errors: list[RowError] = []
+    warnings: list[RowError] = []
     for line, raw in enumerate(rows, start=2):
         row = _header(raw, _PARTICIPANT_HEADERS)
         problems = []
-        for column, parse, write in (("county", tolerant.parse_county, str),
-                                     ("accounts", tolerant.parse_accounts, tolerant.accounts_text)):
+        for column, normalise in (("county", tolerant.parse_county),
+                                  ("accounts", lambda text: tolerant.accounts_text(tolerant.parse_accounts(text)))):
             if (row.get(column) or "").strip():
                 try:
-                    row[column] = write(parse(row[column]))
+                    row[column] = normalise(row[column])
                 except tolerant.InputError as exc:
                     problems.append(RowError(line, column, exc.message))
         if (row.get("tax_compliant") or "").strip():
@@ -353,10 +375,10 @@ def binding_rows(runtime: Runtime) -> list[dict]:
 
     now = _naive_utc(runtime.clock.now())
     with runtime.sessions() as session:
-        bound = dict(session.execute(select(HostBinding.host_id, HostBinding.bound_at)).all())
+        bound = {host_id: at for host_id, at in session.execute(select(HostBinding.host_id, HostBinding.bound_at))}
         latest: dict[str, HostBindCode] = {}
-        for code in session.scalars(select(HostBindCode).order_by(HostBindCode.id)).all():
-            latest[code.host_id] = code
+        for issued in session.scalars(select(HostBindCode).order_by(HostBindCode.id)).all():
+            latest[issued.host_id] = issued
     rows = []
     for host in registry.list_participants(runtime.sessions, "hosts"):
         code = latest.get(host["id"])

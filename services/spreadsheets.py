@@ -120,7 +120,7 @@ def load_directory(sessions: sessionmaker[Session]) -> Directory:
         code: str | None = region_code
         while code is not None and code in regions and regions[code]["level"] != "county":
             code = regions[code]["parent_code"]
-        return code if code in regions else ""
+        return code if code is not None and code in regions else ""
 
     hosts = registry.list_participants(sessions, "hosts")
     enterprises = registry.list_participants(sessions, "enterprises")

@@ -63,7 +63,8 @@ class CodeSession(NamedTuple):
     def __repr__(self) -> str:  # never print the session_key
         return f"CodeSession(openid={mask_openid(self.openid)!r}, session_key='***', unionid={'set' if self.unionid else None})"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.__repr__()
 
 
 class _NoSelfFetchClient(_WxClient):
@@ -76,7 +77,7 @@ class _NoSelfFetchClient(_WxClient):
         self._token_provider = token_provider
 
     @property
-    def access_token(self) -> str:  # type: ignore[override]
+    def access_token(self) -> str:
         return self._token_provider.get_token()
 
     def fetch_access_token(self):  # pragma: no cover - guarded by auto_retry=False

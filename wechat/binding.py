@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore import audit
-from configstore.db import transaction
+from configstore.db import affected, transaction
 from configstore.models import Host
 from configstore.wechat_models import (
     BindAttemptFailure,
@@ -162,11 +162,10 @@ def bind_with_code(factory: sessionmaker[Session], user_id: int, raw_code: Any, 
                 HostBindCode.code_hash == digest, HostBindCode.used_at.is_(None),
                 HostBindCode.revoked_at.is_(None), HostBindCode.expires_at > now)
         ).first()
-        claimed = row is not None and s.execute(
+        claimed = row is not None and affected(s.execute(
             update(HostBindCode).where(HostBindCode.id == row.id, HostBindCode.used_at.is_(None))
-            .values(used_at=now, used_by_user_id=user_id)
-        ).rowcount == 1
-        if claimed:
+            .values(used_at=now, used_by_user_id=user_id))) == 1
+        if claimed and row is not None:
             # the claim is one conditional UPDATE (a code works once, even under concurrency), which
             # no mapper event sees: its audit entry is written here
             audit.record(s, "update", HostBindCode.__tablename__, str(row.id),

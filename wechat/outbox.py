@@ -39,7 +39,7 @@ from typing import Any, Mapping
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from configstore.db import transaction
+from configstore.db import affected, transaction
 from configstore.wechat_models import (
     OutboxStatus,
     PushOutbox,
@@ -104,7 +104,7 @@ def enqueue_push(
     stmt = dialect_insert(session, PushOutbox)
     if stmt is not None:
         res = session.execute(stmt.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
-        return res.rowcount == 1
+        return affected(res) == 1
     # generic fallback (other dialects): check, then insert
     if session.scalar(select(PushOutbox.id).where(PushOutbox.dedupe_key == dedupe_key)) is not None:
         return False
@@ -132,7 +132,7 @@ def add_subscribe_credits(session: Session, user_id: int, template_id: str, n: i
         .where(SubscribeCredit.user_id == user_id, SubscribeCredit.template_id == template_id)
         .values(credits=SubscribeCredit.credits + n, updated_at=now)
     )
-    if res.rowcount == 0:
+    if affected(res) == 0:
         session.add(SubscribeCredit(user_id=user_id, template_id=template_id, credits=n, updated_at=now))
         session.flush()
 
@@ -285,7 +285,7 @@ def _claim(factory: sessionmaker[Session], row_id: int, now: datetime, lease: ti
                    PushOutbox.next_attempt_at <= now)
             .values(**claim_values)
         )
-        fresh = res.rowcount == 1
+        fresh = affected(res) == 1
         if not fresh:
             # re-claim: a previous worker died (or stalled) while sending; it keeps its credit
             res = s.execute(
@@ -294,7 +294,7 @@ def _claim(factory: sessionmaker[Session], row_id: int, now: datetime, lease: ti
                        PushOutbox.lease_until < now)
                 .values(**claim_values)
             )
-            if res.rowcount != 1:
+            if affected(res) != 1:
                 report.skipped += 1
                 return None  # another worker has it, or it is done
         row = s.execute(
@@ -306,12 +306,11 @@ def _claim(factory: sessionmaker[Session], row_id: int, now: datetime, lease: ti
         user_id, template_id, data, page, attempts, openid = row
 
         if fresh:
-            reserved = s.execute(
+            reserved = affected(s.execute(
                 update(SubscribeCredit)
                 .where(SubscribeCredit.user_id == user_id, SubscribeCredit.template_id == template_id,
                        SubscribeCredit.credits > 0)
-                .values(credits=SubscribeCredit.credits - 1, updated_at=now)
-            ).rowcount == 1
+                .values(credits=SubscribeCredit.credits - 1, updated_at=now))) == 1
             if not reserved:
                 in_flight = s.scalar(
                     select(func.count()).select_from(PushOutbox)
@@ -370,7 +369,7 @@ def _finish(factory: sessionmaker[Session], c: _Claimed, *, status: str, error: 
                    PushOutbox.claim_token == c.claim_token)
             .values(**values)
         )
-        if res.rowcount != 1:
+        if affected(res) != 1:
             log.warning("outbox: lost the claim on row %s before recording %s", c.id, status)
             return False
         now = utcnow()

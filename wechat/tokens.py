@@ -23,14 +23,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import requests
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from configstore.db import transaction
+from configstore.db import affected, transaction
 from configstore.wechat_models import WeChatAccessToken, utcnow
 from wechat.errors import TokenUnavailable, WeChatError, WeChatTransportError, error_for
 
@@ -197,7 +197,7 @@ class SharedTokenProvider:
                 .values(token=token, expires_at=expires_at, refreshed_at=now,
                         lease_owner=None, lease_until=None)
             )
-        if res.rowcount != 1:
+        if affected(res) != 1:
             log.warning("access token lease lost during refresh appid=%s; not storing", self.appid)
         else:
             log.info("access token refreshed appid=%s expires_in=%s", self.appid, expires_in)
@@ -205,7 +205,7 @@ class SharedTokenProvider:
         return token
 
     def _call_stable_token(self, *, force: bool) -> tuple[str, int]:
-        body = {
+        body: dict[str, Any] = {
             "grant_type": "client_credential",
             "appid": self.appid,
             "secret": self._secret,
@@ -265,7 +265,7 @@ class SharedTokenProvider:
                 )
                 .values(lease_owner=owner, lease_until=now + self._lease)
             )
-        return res.rowcount == 1
+        return affected(res) == 1
 
     def _release(self, owner: str) -> None:
         try:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from configstore.db import affected
 from configstore.secretbox import SecretBox
 from configstore.wechat_models import WeChatUser, dialect_insert, utcnow
 
@@ -36,7 +37,7 @@ def login_with_code(session: Session, client: Any, js_code: str, *, box: SecretB
     res = session.execute(
         update(WeChatUser).where(WeChatUser.appid == appid, WeChatUser.openid == openid).values(**values)
     )
-    if res.rowcount == 0:  # dialect without ON CONFLICT
+    if affected(res) == 0:  # dialect without ON CONFLICT
         session.add(WeChatUser(appid=appid, openid=openid, unionid=unionid, session_key=session_key,
                                created_at=now, last_login_at=now))
         session.flush()

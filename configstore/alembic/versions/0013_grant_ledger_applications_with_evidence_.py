@@ -167,7 +167,7 @@ def _ledger_from_final_lists() -> None:
                      sa.column('name', sa.String), sa.column('amount_fen', sa.BigInteger),
                      sa.column('detail', sa.JSON), sa.column('included', sa.Boolean))
     campaigns = sa.table('campaigns', sa.column('slug', sa.String), sa.column('ends_at', sa.DateTime(timezone=True)))
-    county = {}
+    county: dict[tuple[str, str], str] = {}
     for table, board in (('enterprises', 'enterprise'), ('hosts', 'host')):
         t = sa.table(table, sa.column('id', sa.String), sa.column('county', sa.String))
         county |= {(board, pid): c or "" for pid, c in connection.execute(sa.select(t.c.id, t.c.county))}

@@ -7,8 +7,7 @@ functions as the JSON API (configstore.*, services.awards, services.applications
 County users reach only the county-aware pages (backend.auth.COUNTY_AWARE), for their counties."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -24,6 +23,7 @@ from flask_wtf.csrf import CSRFError
 from backend.auth import console_auth, csrf
 from backend.awards_api import award_list_download, certificate_download, download, targets_download
 from backend.console import UNSAFE_METHODS, county_scope_refused, csrf_failed
+from backend.ui import bj
 from configstore import accounts, host_milestones, ledger, places, registry, tax
 from configstore import applications as application_store
 from configstore import awards as award_store
@@ -42,6 +42,7 @@ from services import fraud as fraud_compute
 from services.certificates import CertificateError
 from services.runtime import current_runtime
 from services.scope import require_county
+from services.tolerant_input import InputError, fold, parse_date, parse_int, parse_yuan
 from wechat.pushes import PushTemplates
 
 bp = Blueprint("awards_console", __name__, url_prefix="/console/awards", template_folder="templates")
@@ -63,15 +64,20 @@ def _globals() -> dict:
             "kinds": award_store.KINDS, "review_steps": award_store.REVIEW_STEP_NAMES_ZH,
             "period_names": board_service.PERIOD_NAMES_ZH, "dimension_names": DIMENSION_NAMES_ZH,
             "county_names": XIANGXI_COUNTIES, "payment_names": PAYMENT_NAMES_ZH, "tax_names": TAX_STATUS_NAMES_ZH,
-            "level_names": LEVEL_NAMES_ZH, "beijing": _beijing}
+            "level_names": LEVEL_NAMES_ZH, "beijing": bj, "next_states": NEXT_STATES}
 
 
-def _beijing(iso: str | None) -> str:
-    """A stored UTC time as Beijing time "YYYY-MM-DD HH:mm" ("—" when absent)."""
-    if not iso:
-        return "—"
-    return datetime.fromisoformat(iso).astimezone(registry.SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
+# The award workflow as explicit steps (never a state picker): each button names one move, with what
+# it does; moving back to 草稿 is its own button and asks first. The list's current state travels with
+# the form, so a page opened before someone else moved the list cannot move it again.
+NEXT_STATES = {
+    "draft": (("frozen", "冻结名单", "冻结后名单不能再调整，可进入公示。确定冻结吗？"),),
+    "frozen": (("notice", "进入公示", "进入公示后，获奖主播会收到获奖通知（每个奖项一次）。确定进入公示吗？"),
+               ("draft", "退回草稿（解除冻结）", "退回草稿后名单可再次调整，需重新冻结和公示。确定退回吗？")),
+    "notice": (("final", "定稿", "定稿后奖励记入奖励台账，名单不能再改（只能生成新版本）。确定定稿吗？"),
+               ("draft", "退回草稿（撤回公示）", "退回草稿将撤回公示，名单可再次调整，需重新冻结和公示。确定退回吗？")),
+    "final": (),
+}
 
 
 def _try(action, success: str):
@@ -90,24 +96,43 @@ def _try(action, success: str):
     return None
 
 
-def _fen(text: str | None, *, required: bool = False) -> int | None:
-    """Yuan typed in a form (at most two decimals, thousands commas allowed) -> fen."""
-    raw = (text or "").strip().replace(",", "").replace("，", "")
-    if not raw:
+def _fen(text: str | None, *, required: bool = False, label: str = "金额", positive: bool = True) -> int | None:
+    """Yuan typed in a form ("10,000", "1.5万", "12,345.60元") -> fen; errors name the field in Chinese."""
+    if not fold(text):
         if required:
-            raise ConfigError("amount_required", "请填写金额（元）")
+            raise ConfigError("amount_required", f"请填写{label}（元）")
         return None
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ConfigError("invalid_amount", f"金额“{raw}”不是数字") from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")) or value <= 0:
-        raise ConfigError("invalid_amount", "金额应为大于 0 的数字，最多两位小数（元）")
-    return int(value * 100)
+        fen = parse_yuan(text)
+    except InputError as exc:
+        raise ConfigError("invalid_amount", f"{label}：{exc.message}") from None
+    if positive and fen <= 0:
+        raise ConfigError("invalid_amount", f"{label}应大于 0（元）")
+    return fen
+
+
+def _count(text: str | None, label: str) -> int:
+    """A whole number typed in a form ("10,000", "1万"); empty is 0."""
+    if not fold(text):
+        return 0
+    try:
+        return parse_int(text)
+    except InputError as exc:
+        raise ConfigError("invalid_number", f"{label}：{exc.message}") from None
+
+
+def _date_field(text: str | None, label: str) -> date | None:
+    """A day from a date picker (or typed: "2026/12/01", "2026年12月1日"); empty is None."""
+    if not fold(text):
+        return None
+    try:
+        return parse_date(text)
+    except InputError as exc:
+        raise ConfigError("invalid_date", f"{label}：{exc.message}") from None
 
 
 def _year_field(text: str | None) -> int:
-    raw = (text or "").strip()
+    raw = fold(text)
     if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
         raise ConfigError("invalid_year", "年份应为四位数字，例如 2026")
     return int(raw)
@@ -131,11 +156,11 @@ def compute():
     runtime = current_runtime()
 
     def run():
-        min_yuan = (form.get("min_net_gmv_yuan") or "0").strip()
         award_compute.compute_and_store(runtime.sessions, runtime.store, kind=form.get("kind", ""),
-                                        scope=form.get("scope", ""), scope_key=(form.get("scope_key") or "").strip(),
-                                        min_net_gmv_fen=int(min_yuan) * 100,
-                                        min_order_count=int((form.get("min_order_count") or "0").strip()),
+                                        scope=form.get("scope", ""), scope_key=fold(form.get("scope_key")),
+                                        min_net_gmv_fen=_fen(form.get("min_net_gmv_yuan"), label="评选最低净成交额",
+                                                             positive=False) or 0,
+                                        min_order_count=_count(form.get("min_order_count"), "评选最低订单数"),
                                         policy=form.get("policy") or "pay_difference")
 
     _try(run, "已计算并保存为草稿")
@@ -163,11 +188,14 @@ def transition(list_id: int):
         return redirect(url_for("awards_console.detail", list_id=list_id))
 
     def run():
-        start, end = form.get("notice_start"), form.get("notice_end")
         runtime = current_runtime()
+        current = award_store.get_list(runtime.sessions, list_id)["state"]
+        if form.get("from_state") != current:  # the page was opened before the list moved
+            raise ConfigError("stale_state", f"名单已是“{award_store.STATE_NAMES_ZH[current]}”（其他人刚刚改过），"
+                                             "请查看最新状态后再操作")
         award_compute.transition_list(runtime.sessions, list_id, state,
-                                      notice_start=date.fromisoformat(start) if start else None,
-                                      notice_end=date.fromisoformat(end) if end else None,
+                                      notice_start=_date_field(form.get("notice_start"), "公示开始日期"),
+                                      notice_end=_date_field(form.get("notice_end"), "公示结束日期"),
                                       accept_over_budget=form.get("accept_over_budget") == "1",
                                       notify=notices.award_notifier(PushTemplates.from_settings(runtime.settings)))
 
@@ -182,11 +210,10 @@ def adjust(list_id: int):
     result = {}
 
     def run():
-        amount = (form.get("amount_yuan") or "").strip()
         included = form.get("included")
         result.update(award_store.adjust(current_runtime().sessions, list_id, form.get("participant_id", "").strip(),
                                          reason=form.get("reason", ""),
-                                         amount_fen=int(amount) * 100 if amount else None,
+                                         amount_fen=_fen(form.get("amount_yuan"), label="奖励金额", positive=False),
                                          included=None if included in (None, "") else included == "1",
                                          name=form.get("name") or None))
 
@@ -253,16 +280,23 @@ def boards():
 @console_auth("viewer")
 def targets():
     runtime = current_runtime()
-    year = request.args.get("year") or str(award_store.shanghai_today().year)
-    progress = award_compute.target_progress(runtime.sessions, runtime.store, year=int(year)) if year.isdigit() else None
-    return render_template("awards/targets.html", year=year, progress=progress)
+    year = fold(request.args.get("year")) or str(award_store.shanghai_today().year)
+    progress = error = None
+    try:
+        progress = award_compute.target_progress(runtime.sessions, runtime.store, year=_year_field(year))
+    except ConfigError as exc:
+        error = exc.message
+    return render_template("awards/targets.html", year=year, progress=progress, error=error)
 
 
 @bp.get("/targets.xlsx")
 @console_auth("viewer")
 def targets_xlsx():
     runtime = current_runtime()
-    year = int(request.args.get("year") or award_store.shanghai_today().year)
+    try:
+        year = _year_field(request.args.get("year") or str(award_store.shanghai_today().year))
+    except ConfigError as exc:
+        return render_template("console/message.html", title="年份无效", message=exc.message), 400
     progress = award_compute.target_progress(runtime.sessions, runtime.store, year=year)
     return targets_download(progress)
 
@@ -327,7 +361,7 @@ def ledger_payment(entry_id: int):
     paid_on = (form.get("paid_on") or "").strip()
     status = form.get("status", "")
     _try(lambda: ledger.set_status(current_runtime().sessions, entry_id, status, note=form.get("note", ""),
-                                   paid_on=date.fromisoformat(paid_on) if paid_on else None),
+                                   paid_on=_date_field(paid_on, "支付日期")),
          f"台账记录 {entry_id} 已登记为“{PAYMENT_NAMES_ZH.get(status, status)}”（记入审计日志）")
     back = request.form.get("back") or ""
     # only a local console page: never an open redirect
@@ -498,7 +532,7 @@ def application_step(application_id: int):
             current_runtime().sessions, current_user.info, application_id, step=form.get("step", ""),
             decision=form.get("decision", ""), note=form.get("note", ""),
             amount_fen=_fen(form.get("amount_yuan")), accept_over_budget=form.get("accept_over_budget") == "1",
-            paid_on=date.fromisoformat(paid_on) if paid_on else None)
+            paid_on=_date_field(paid_on, "支付日期"))
 
     _try(run, "评审记录已保存（记入审计日志）")  # a step this user may not record: Forbidden, the 403 page
     return redirect(url_for("awards_console.application_detail", application_id=application_id))

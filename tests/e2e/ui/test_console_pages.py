@@ -10,7 +10,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from configstore import awards as award_store
-from tests.e2e.ui.conftest import SLUG
+from tests.e2e.ui.conftest import CONNECTION, SLUG
 
 pytestmark = pytest.mark.e2e
 DOWNLOADS = (".xlsx", ".pdf")
@@ -25,7 +25,7 @@ DESKTOP, LAPTOP, PHONE = (1440, 900), (1366, 768), (390, 844)
 
 
 def console_pages(ui) -> list[str]:
-    values = {"slug": SLUG, "list_id": str(award_store.list_lists(ui.stack.sessions)[0]["id"])}
+    values = {"slug": SLUG, "connection": CONNECTION, "list_id": str(award_store.list_lists(ui.stack.sessions)[0]["id"])}
     pages = []
     for rule in ui.stack.app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or "GET" not in rule.methods or rule.rule.endswith(DOWNLOADS):

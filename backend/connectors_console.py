@@ -125,7 +125,9 @@ def _detail(name: str, self_test=None, status: int = 200):
     return render_template("console/connector_detail.html", view=view, push_url=service.push_url(_base_url(), name),
                            messages=store.list_messages(runtime.sessions, view.info.id, limit=30),
                            dead=store.list_messages(runtime.sessions, view.info.id, status=store.DEAD, limit=30),
-                           campaigns=registry.all_campaigns(runtime.sessions), self_test=self_test), status
+                           campaigns=registry.all_campaigns(runtime.sessions), self_test=self_test,
+                           platform_fields=service.platform_fields(view.info.platform),
+                           optional_fields=service.OPTIONAL.get(view.info.platform, ())), status
 
 
 def _back_to(name: str):

@@ -39,12 +39,19 @@ REQUIRED = {
     "wechat_shop": ("app_id", "app_secret", "token", "encoding_aes_key"),
     "youzan": ("client_id", "client_secret"),
 }
+# Fields a platform's connection may also carry (the rest of its credentials are in REQUIRED).
+OPTIONAL = {"douyin_shop": ("sign_method",), "kuaishou_shop": (), "wechat_shop": (), "youzan": ("refresh_token",)}
 FIELD_NAMES_ZH = {"app_key": "App Key", "app_secret": "App Secret", "sign_secret": "签名密钥 signSecret",
                   "message_key": "消息私钥", "token": "消息推送 Token", "encoding_aes_key": "EncodingAESKey",
                   "app_id": "AppID", "client_id": "client_id", "client_secret": "client_secret",
                   "refresh_token": "refresh_token", "sign_method": "签名方式", "shop_id": "店铺编号"}
 PUBLIC_FIELDS = ("app_key", "app_id", "client_id", "sign_method")  # shown in the console; the rest never
 CREDENTIAL_FIELDS = tuple(f.name for f in fields(Credentials))
+
+
+def platform_fields(platform: str) -> tuple[str, ...]:
+    """The credential fields a connection of this platform uses, required first."""
+    return REQUIRED.get(platform, ()) + OPTIONAL.get(platform, ())
 
 
 def push_path(name: str) -> str:

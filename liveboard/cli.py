@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from liveboard.clihelp import CONTEXT_SETTINGS, ZhGroup
 from liveboard.connectors_cli import connect, connectors
 from liveboard.log import configure_logging
 from settings import Settings
@@ -88,7 +89,7 @@ def _ensure_topics(settings: Settings) -> None:
         event_log.close()
 
 
-class _Commands(click.Group):
+class _Commands(ZhGroup):
     """Store failures end a command with one line in Chinese, not a traceback."""
 
     def invoke(self, ctx: click.Context):
@@ -101,8 +102,8 @@ class _Commands(click.Group):
             raise click.ClickException(message if message.startswith("分析库") else f"分析库不可用：{message}") from None
 
 
-@click.group(cls=_Commands)
-@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
+@click.group(cls=_Commands, context_settings=CONTEXT_SETTINGS)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录（默认 ./data）")
 @click.option("-v", "--verbose", is_flag=True, help="详细日志")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
@@ -118,7 +119,7 @@ def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
 @main.command()
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
-    """Apply config-store (Alembic) and analytics-store (ClickHouse) migrations; create topics."""
+    """升级配置库（Alembic）和分析库（ClickHouse）的结构，并创建消息主题；可重复执行。"""
     from operations.migrations import migrate_all
 
     migrate_all(_settings(ctx), echo=_echo)
@@ -147,12 +148,12 @@ def _serve_forever(server, host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
+@click.option("--port", default=8000, show_default=True, type=int, help="监听端口")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录（默认 ./data）")
 @click.pass_context
 def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None:
-    """API + writer + scheduler in one process (embedded default: SQLite log, chDB)."""
+    """单进程运行接口、写入进程和定时任务（默认内嵌模式：SQLite 日志 + chDB）。"""
     from liveboard.wiring import BackgroundWorkers
     from operations.migrations import migrate_all
     from services.runtime import Runtime
@@ -169,14 +170,14 @@ def run(ctx: click.Context, port: int, host: str, data_dir: Path | None) -> None
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
+@click.option("--port", default=8000, show_default=True, type=int, help="监听端口")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录（默认 ./data）")
 @click.option("--orders", default=20000, show_default=True, type=int, help="演示订单数")
 @click.option("--exit", "exit_after", is_flag=True, help="打印榜单后退出（不保留页面）")
 @click.pass_context
 def demo(ctx: click.Context, port: int, host: str, data_dir: Path | None, orders: int, exit_after: bool) -> None:
-    """Seed 千村千红·湘西香伴, post signed webhooks over HTTP, print both top tens, keep the page up."""
+    """演示：登记千村千红·湘西香伴的主播和企业，通过签名 Webhook 推送订单，打印两张十强榜，并保持页面运行。"""
     from liveboard import demo as demo_mod
     from liveboard.wiring import BackgroundWorkers
     from operations.migrations import migrate_all
@@ -212,13 +213,13 @@ def demo(ctx: click.Context, port: int, host: str, data_dir: Path | None, orders
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker")
+@click.option("--port", default=8000, show_default=True, type=int, help="监听端口")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn 工作进程数")
+@click.option("--threads", default=8, show_default=True, type=int, help="每个工作进程的线程数")
 @click.pass_context
 def serve(ctx: click.Context, port: int, host: str, workers: int, threads: int) -> None:
-    """The HTTP API under gunicorn (gthread workers), for scale-out."""
+    """以 gunicorn（gthread 工作进程）运行 HTTP 接口，用于规模化部署。"""
     from backend.wsgi_server import serve_gunicorn
 
     settings = _settings(ctx)
@@ -231,7 +232,7 @@ def serve(ctx: click.Context, port: int, host: str, workers: int, threads: int) 
               help="连续这么多秒没有新消息就退出（用于补数据、批处理）")
 @click.pass_context
 def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
-    """The sales writer: event log -> analytics store (run several for more partitions)."""
+    """销售写入进程：事件日志 → 分析库（分区多时可多开）。"""
     import time
 
     from liveboard.wiring import build_writer
@@ -269,7 +270,7 @@ def _supervise(supervisor, component) -> None:
 @main.command()
 @click.pass_context
 def schedule(ctx: click.Context) -> None:
-    """The APScheduler jobs (rankings, pushes) in the foreground, supervised; run exactly one."""
+    """在前台运行定时任务（排行榜、消息推送），带守护。"""
     from liveboard.supervisor import Component, Supervisor
     from scheduler.jobs import Schedule
     from services.runtime import Runtime
@@ -284,7 +285,7 @@ def schedule(ctx: click.Context) -> None:
 @main.command()
 @click.pass_context
 def rank(ctx: click.Context) -> None:
-    """Run the ranking job once now (publishes boards for every active campaign)."""
+    """立即计算一次排行榜（发布所有进行中活动的榜单）。"""
     from scheduler.ranking_job import publish_all
 
     results = publish_all(_state(ctx).sessions, _state(ctx).store)
@@ -301,19 +302,19 @@ def rank(ctx: click.Context) -> None:
 
 @main.group()
 def sources() -> None:
-    """Webhook sources (数据来源)."""
+    """数据来源：Webhook 签名密钥与数据范围。"""
 
 
 @sources.command("create")
 @click.argument("name")
-@click.option("--description", default="")
+@click.option("--description", default="", help="备注（如对接的平台或店铺）")
 @click.option("--platform", "platforms", multiple=True, help="可上报的平台（可重复，如 douyin）；省略为不限")
 @click.option("--campaign", "campaigns", multiple=True, help="只能上报这些活动（可重复）；省略为不限")
 @click.option("--enterprise", "enterprises", multiple=True, help="只能代这些企业上报（可重复）；省略为不限")
 @click.pass_context
 def sources_create(ctx: click.Context, name: str, description: str, platforms: tuple[str, ...],
                    campaigns: tuple[str, ...], enterprises: tuple[str, ...]) -> None:
-    """Create a source, scoped to what it may report, and print its signing secret (shown only this once)."""
+    """创建数据来源并限定它可上报的范围，打印签名密钥（只显示这一次）。"""
     from configstore.sources import SourceError, create_source
 
     try:
@@ -334,7 +335,7 @@ def sources_create(ctx: click.Context, name: str, description: str, platforms: t
 @click.argument("name")
 @click.pass_context
 def sources_rotate(ctx: click.Context, name: str) -> None:
-    """Add a new secret (the older stays valid until the next rotation)."""
+    """为数据来源新增签名密钥（旧密钥在下次轮换前仍然有效）。"""
     from configstore.sources import SourceError, rotate_secret
 
     try:
@@ -349,7 +350,7 @@ def sources_rotate(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def sources_revoke(ctx: click.Context, name: str) -> None:
-    """Revoke a source: its webhooks get 401 from now on."""
+    """吊销数据来源：此后它的推送一律返回 401。"""
     from configstore.sources import SourceError, revoke_source
 
     try:
@@ -361,7 +362,7 @@ def sources_revoke(ctx: click.Context, name: str) -> None:
 
 @main.group()
 def admin() -> None:
-    """Organizer accounts (组织者账号)."""
+    """组织者账号：控制台用户与 API 令牌。"""
 
 
 def _cli_actor() -> str:
@@ -375,7 +376,7 @@ def _cli_actor() -> str:
 @click.option("--role", default="admin", show_default=True, type=click.Choice(["admin", "operator", "viewer"]))
 @click.pass_context
 def admin_create(ctx: click.Context, username: str, role: str) -> None:
-    """Create a console user (the first admin); the password is read from LIVEBOARD_ADMIN_PASSWORD or prompted."""
+    """创建控制台用户（第一个管理员也用它）；密码取自 LIVEBOARD_ADMIN_PASSWORD，未设置时提示输入。"""
     import os
 
     from configstore.accounts import create_user
@@ -395,7 +396,7 @@ def admin_create(ctx: click.Context, username: str, role: str) -> None:
 @click.option("--name", required=True, help="令牌用途，例如 每日导出脚本")
 @click.pass_context
 def admin_token(ctx: click.Context, username: str, name: str) -> None:
-    """Create an API token for /v1/admin and print it (shown only this once)."""
+    """创建 /v1/admin 接口的 API 令牌并打印（只显示这一次）。"""
     from configstore.accounts import create_token
     from configstore.errors import ConfigError
 
@@ -412,7 +413,7 @@ def admin_token(ctx: click.Context, username: str, name: str) -> None:
 @click.option("--rows", "with_rows", is_flag=True, help="也统计原始表的物理行数（合并前的重复也计入）")
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool, with_rows: bool) -> None:
-    """Per-campaign totals from raw events and from the pre-aggregate; they must match to the fen."""
+    """按活动对比原始事件与预聚合的合计，二者必须精确到分一致。"""
     import json
 
     from analytics.reconcile import reconcile
@@ -443,7 +444,7 @@ def stats(ctx: click.Context, as_json: bool, with_rows: bool) -> None:
 
 @main.group()
 def hosts() -> None:
-    """Hosts (主播): mini-program binding."""
+    """主播：小程序绑定。"""
 
 
 @hosts.command("bind-code")
@@ -452,7 +453,7 @@ def hosts() -> None:
               help="同时生成小程序码图片（需要配置微信）并保存到此文件")
 @click.pass_context
 def hosts_bind_code(ctx: click.Context, host_id: str, png_path: Path | None) -> None:
-    """Issue a one-time binding code for HOST_ID (earlier unused codes stop working) and print it."""
+    """为主播 HOST_ID 生成一次性绑定码并打印（之前未使用的绑定码随即失效）。"""
     from wechat.binding import UnknownHost, issue_bind_code, wxa_code_png
 
     settings = _settings(ctx)
@@ -482,7 +483,7 @@ def hosts_bind_code(ctx: click.Context, host_id: str, png_path: Path | None) -> 
 @click.argument("host_id")
 @click.pass_context
 def hosts_unbind(ctx: click.Context, host_id: str) -> None:
-    """Remove the WeChat user bound to HOST_ID."""
+    """解除主播 HOST_ID 与微信用户的绑定。"""
     from wechat.binding import unbind_host
 
     removed = unbind_host(_state(ctx).sessions, host_id)
@@ -491,13 +492,13 @@ def hosts_unbind(ctx: click.Context, host_id: str) -> None:
 
 @main.group()
 def push() -> None:
-    """Subscribe-message pushes (订阅消息)."""
+    """小程序订阅消息推送。"""
 
 
 @push.command("deliver")
 @click.pass_context
 def push_deliver(ctx: click.Context) -> None:
-    """Turn recorded rank changes into outbox rows, then deliver the due outbox once."""
+    """把已记录的名次变化转为待发消息，并立即发送一次到期的消息。"""
     from domain.clock import SYSTEM_CLOCK
     from scheduler.push_job import deliver, enqueue_rank_pushes
     from wechat.pushes import PushTemplates
@@ -516,14 +517,14 @@ def push_deliver(ctx: click.Context) -> None:
 
 @main.group("import")
 def import_group() -> None:
-    """Import data from spreadsheets."""
+    """从表格导入数据。"""
 
 
 @import_group.command("participants")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def import_participants_cmd(ctx: click.Context, file: Path) -> None:
-    """Import hosts and enterprises from FILE.csv or FILE.xlsx; bad rows are reported, good rows kept."""
+    """从 FILE.csv 或 FILE.xlsx 导入主播和企业；有问题的行逐行报告，其余行照常导入。"""
     from configstore.participants_import import import_participants, read_rows
 
     try:
@@ -543,7 +544,7 @@ def import_participants_cmd(ctx: click.Context, file: Path) -> None:
 @click.option("--year", required=True, type=click.IntRange(1900, 9999), help="目标年度，例如 2026")
 @click.pass_context
 def import_targets_cmd(ctx: click.Context, file: Path, year: int) -> None:
-    """Import annual regional targets (区划代码, 年度目标(元) or target_fen) from FILE.csv or FILE.xlsx."""
+    """从 FILE.csv 或 FILE.xlsx 导入各区划的年度目标（区划代码、年度目标(元)）。"""
     from configstore.participants_import import read_rows
     from configstore.targets_import import import_targets
 
@@ -660,7 +661,7 @@ def _run_backup_action(ctx: click.Context, as_json: bool, action) -> None:
 @click.option("--json", "as_json", is_flag=True, help="输出备份清单（JSON）")
 @click.pass_context
 def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
-    """Back up the analytics store (raw sales events) and the config store into DEST, a new directory."""
+    """把分析库（原始销售事件）和配置库备份到新目录 DEST，附校验和。"""
     from operations.backup import create_backup
 
     _run_backup_action(ctx, as_json, lambda settings, echo: create_backup(settings, dest, echo))
@@ -672,7 +673,7 @@ def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="机器可读的 JSON 输出")
 @click.pass_context
 def restore(ctx: click.Context, src: Path, force: bool, as_json: bool) -> None:
-    """Restore the backup SRC into empty stores (the settings name them), then check it against the backup."""
+    """把备份 SRC 恢复到空的库中（由配置指定），恢复后与备份逐项核对。"""
     from operations.backup import restore_backup
 
     _run_backup_action(ctx, as_json, lambda settings, echo: restore_backup(settings, src, echo, force=force))

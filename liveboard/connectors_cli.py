@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from domain.periods import SHANGHAI
+from liveboard.clihelp import ZhCommand, ZhGroup
 
 CREDENTIAL_OPTIONS = ("app_key", "app_secret", "sign_secret", "message_key", "refresh_token", "app_id", "token",
                       "encoding_aes_key", "client_id", "client_secret", "sign_method")
@@ -34,7 +35,7 @@ def _beijing(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, tz=SHANGHAI).strftime("%Y-%m-%d %H:%M") if epoch else "—"
 
 
-@click.group("connectors")
+@click.group("connectors", cls=ZhGroup)
 def connectors() -> None:
     """平台对接：抖店、快手小店、微信小店、有赞的原生推送与订单接口。"""
 
@@ -61,7 +62,7 @@ def _credential_options(command):
 @click.pass_context
 def create(ctx: click.Context, platform: str, name: str, shop_id: str, enterprise_id: str, campaigns: tuple[str, ...],
            county: str, api_base_url: str, rate_limit: float, credentials_file: Path | None, **given: str) -> None:
-    """Create a connection and print the push URL to paste into the platform's console."""
+    """创建平台连接，并打印要填到平台消息推送设置里的推送地址。"""
     from configstore.errors import ConfigError
     from connectors import service
 
@@ -94,7 +95,7 @@ def create(ctx: click.Context, platform: str, name: str, shop_id: str, enterpris
 @click.option("--json", "as_json", is_flag=True, help="机器可读的 JSON 输出")
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
-    """Every connection with its status: last push and pull, pending, dead letters, lag, last error."""
+    """列出所有平台连接及状态：最近推送与补单、待处理、死信、延迟、最近错误。"""
     from connectors import service
 
     runtime = _runtime(ctx)
@@ -133,7 +134,7 @@ def _http_sender(base_url: str):
 @click.option("--json", "as_json", is_flag=True, help="机器可读的 JSON 输出")
 @click.pass_context
 def test(ctx: click.Context, name: str, url: str | None, as_json: bool) -> None:
-    """Self-test: a token from the platform API, one order listing, a signed sample push through the endpoint."""
+    """自检：向平台接口取令牌、查询一次订单列表，并向推送地址发送一条签名的样例推送。"""
     from backend.app import create_app
     from connectors.access import PlatformAccess
     from connectors.selftest import run_self_test
@@ -173,7 +174,7 @@ def test(ctx: click.Context, name: str, url: str | None, as_json: bool) -> None:
               help="从这一天（北京时间 0 点）起补拉，用于接入前的历史订单")
 @click.pass_context
 def pull(ctx: click.Context, name: str, since: datetime | None) -> None:
-    """Run the pull backstop for NAME now (the scheduler runs it every LIVEBOARD_CONNECTOR_PULL_INTERVAL_SECONDS)."""
+    """立即为连接 NAME 补单（定时任务每 LIVEBOARD_CONNECTOR_PULL_INTERVAL_SECONDS 秒自动执行一次）。"""
     from connectors.access import PlatformAccess
     from connectors.pull import pull_connection
 
@@ -194,11 +195,11 @@ def pull(ctx: click.Context, name: str, since: datetime | None) -> None:
                f"（已覆盖到 {_beijing(report.cursor)}）。由 liveboard run / liveboard connect 处理。")
 
 
-@click.command("connect")
+@click.command("connect", cls=ZhCommand)
 @click.option("--threads", type=int, default=None, help="同时调用平台接口的线程数（默认 LIVEBOARD_CONNECTOR_WORKER_THREADS）")
 @click.pass_context
 def connect(ctx: click.Context, threads: int | None) -> None:
-    """The connector worker: platform pushes -> platform API -> sales events (run several to scale out)."""
+    """平台对接处理进程：平台推送 → 查询平台订单接口 → 销售事件（可多开以扩容）。"""
     from connectors.worker import ConnectorWorker
     from liveboard.cli import _ensure_topics, _supervise
     from liveboard.supervisor import Supervisor

@@ -24,6 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from configstore import awards as award_store
 from configstore import places, registry
+from connectors import service as connector_service
 from domain.periods import SHANGHAI
 from liveboard.demo_data import participants, participants_rows, sales_stream
 from scheduler.ranking_job import publish_all
@@ -36,6 +37,7 @@ from tests.e2e.ui import pagecheck
 from tests.fakes.fake_wechat import FakeWeChat
 
 SLUG, DRAFT = "qcqh-ui", "draft-ui"
+CONNECTION = "douyin-guzhang-tea"
 ORDERS = 1500
 ARTIFACTS = Path(os.environ.get("LIVEBOARD_UI_ARTIFACTS") or Path(__file__).resolve().parents[2] / "artifacts" / "ui")
 _shots: list[Path] = []
@@ -141,6 +143,11 @@ def seed(stack) -> None:
     for code, yuan in (("433100", 9_000_000), ("433126", 1_500_000), ("433125", 1_200_000)):
         award_store.set_target(sessions, code, today.year, yuan * 100)
     award_compute.compute_and_store(sessions, stack.store, kind="top_influencers", scope="campaign", scope_key=SLUG)
+    # A platform connection, so the 平台对接 pages are opened with one (its API is never reached here).
+    connector_service.create(sessions, stack.runtime.secrets, platform="douyin_shop", name=CONNECTION,
+                             shop_id="4460001", enterprise_id=enterprises[0].id, campaigns=[SLUG], county="433126",
+                             credentials={"app_key": "7065000000000000001", "app_secret": "ui-secret"},
+                             api_base_url="http://127.0.0.1:9")
 
 
 @pytest.fixture(scope="package")

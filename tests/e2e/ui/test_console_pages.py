@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 
 from configstore import applications, registry
 from configstore import awards as award_store
-from tests.e2e.ui.conftest import SLUG
+from tests.e2e.ui.conftest import CONNECTION, SLUG
 
 pytestmark = pytest.mark.e2e
 DOWNLOADS = (".xlsx", ".pdf")
@@ -38,7 +38,7 @@ def _application(ui) -> dict:
 
 def console_pages(ui) -> list[str]:
     application = _application(ui)
-    values = {"slug": SLUG, "list_id": str(award_store.list_lists(ui.stack.sessions)[0]["id"]),
+    values = {"slug": SLUG, "connection": CONNECTION, "list_id": str(award_store.list_lists(ui.stack.sessions)[0]["id"]),
               "application_id": str(application["id"]), "enterprise_id": application["recipient_id"]}
     pages = []
     for rule in ui.stack.app.url_map.iter_rules():

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import date, timezone
 
 from analytics.base import AnalyticsStore
-from analytics.boards import window_filter
+from analytics.boards import attribution_params, window_filter
+from domain.attribution import Attribution
 from domain.ranking import ParticipantTotals
+from domain.regions import SaleRow
 
 DIMENSIONS = ("county", "category", "platform")
 
@@ -36,15 +38,31 @@ def totals_by_dimension(store: AnalyticsStore, *, dimension: str, first_day: dat
             for value, net, paid, refunded, orders, refunds, units, buyers, reached in rows]
 
 
-def net_by_county(store: AnalyticsStore, *, first_day: date, last_day: date) -> dict[str, int]:
-    """Net sales per product county across all campaigns (credited to the county for targets)."""
+def _participant(column: str, prefix: str) -> str:
+    """analytics.boards.participant_expr with its own parameter names, so hosts and enterprises can
+    both be resolved in one query."""
+    return (f"transform(concat(platform, '|', {column}), %({prefix}acct_keys)s, %({prefix}acct_ids)s, "
+            f"transform({column}, %({prefix}ids)s, %({prefix}ids)s, ''))")
+
+
+def sales_by_place(store: AnalyticsStore, *, first_day: date, last_day: date, hosts: Attribution,
+                   enterprises: Attribution) -> list[SaleRow]:
+    """Net sales per (product county, region code, enterprise, host) across all campaigns, the
+    participants resolved to registered ids ("" when unattributed), for crediting regions
+    (domain.regions.credit_sales). region_code is the event's own township or village code ('' when
+    the event did not say)."""
+    params: dict[str, object] = {"first_day": first_day, "last_day": last_day}
+    for prefix, attribution in (("h_", hosts), ("e_", enterprises)):
+        params |= {prefix + key: value for key, value in attribution_params(attribution).items()}
     rows = store.query(
-        """
-        SELECT county, sum(paid_fen) - sum(refunded_fen)
-        FROM {db}.sales_daily
+        f"""
+        SELECT county, region_code, {_participant('enterprise', 'e_')} AS enterprise_id,
+               {_participant('host', 'h_')} AS host_id, sum(paid_fen) - sum(refunded_fen)
+        FROM {{db}}.sales_daily
         WHERE day >= %(first_day)s AND day <= %(last_day)s
-        GROUP BY county
+        GROUP BY county, region_code, enterprise_id, host_id
         """,
-        {"first_day": first_day, "last_day": last_day},
+        params,
     )
-    return {str(county): int(net) for county, net in rows}
+    return [SaleRow(str(county), str(region), str(enterprise), str(host), int(net))
+            for county, region, enterprise, host, net in rows]

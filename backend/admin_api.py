@@ -22,6 +22,7 @@ from domain.boards import BOARDS
 from services import organizer
 from services.errors import ApiError
 from services.runtime import current_runtime
+from services.scope import require_county
 
 bp = Blueprint("admin_api", __name__, url_prefix="/v1/admin")
 
@@ -167,7 +168,8 @@ def list_participants():
     board = request.args.get("board", "hosts")
     if board not in BOARDS:
         raise ApiError(400, "invalid_board", "board 只能是 hosts 或 enterprises")
-    return {"board": board, "participants": registry.list_participants(current_runtime().sessions, board)}
+    return {"board": board, "participants": registry.list_participants(current_runtime().sessions, board,
+                                                                       counties=g.user.scope)}
 
 
 @operation("POST", "/participants/import", summary="从 CSV 或 .xlsx 导入主播和企业（逐行报告）", tag="参与者",
@@ -177,31 +179,36 @@ def import_participants():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(400, "file_required", "请以 multipart/form-data 上传字段 file（.csv 或 .xlsx）")
-    return organizer.report_dict(organizer.import_file(current_runtime(), upload.filename, upload.read()))
+    return organizer.report_dict(organizer.import_file(current_runtime(), upload.filename, upload.read(),
+                                                       counties=g.user.scope))
 
 
 # -- places ------------------------------------------------------------------------------------
 @operation("GET", "/regions", summary="区划（州、县市、乡镇、村）", tag="区划与服务站", role="viewer",
            query=(("parent_code", "string", "只列出该区划的下级"),))
 def list_regions():
-    return {"regions": places.list_regions(current_runtime().sessions, request.args.get("parent_code") or None)}
+    return {"regions": places.list_regions(current_runtime().sessions, request.args.get("parent_code") or None,
+                                           counties=g.user.scope)}
 
 
 @operation("POST", "/regions", summary="添加乡镇或村", tag="区划与服务站", role="operator", body=S.RegionCreate,
            status=201)
 def add_region(data: dict):
+    require_county(g.user, places.county_of(data["code"]), "区划")
     return places.add_region(current_runtime().sessions, **data)
 
 
 @operation("GET", "/stations", summary="电商服务站点", tag="区划与服务站", role="viewer",
            query=(("kind", "string", "county_centre / township_station / village_point"),))
 def list_stations():
-    return {"stations": places.list_stations(current_runtime().sessions, request.args.get("kind") or None)}
+    return {"stations": places.list_stations(current_runtime().sessions, request.args.get("kind") or None,
+                                             counties=g.user.scope)}
 
 
 @operation("POST", "/stations", summary="添加服务站点", tag="区划与服务站", role="operator", body=S.StationCreate,
            status=201)
 def add_station(data: dict):
+    require_county(g.user, places.county_of(data["region_code"]), "服务站点")
     return places.add_station(current_runtime().sessions, **data)
 
 

@@ -378,6 +378,8 @@ class User(Schema):
     username = fields.String()
     role = fields.String()
     active = fields.Boolean()
+    counties = fields.List(fields.String(), metadata={"description": "限定的县市代码；空数组为州级账号（可见全部）"})
+    county_names = fields.List(fields.String(), metadata={"description": "县市名称（仅用户列表中给出）"})
     created_at = fields.DateTime(allow_none=True, metadata={"description": "仅用户列表中给出"})
 
 
@@ -639,9 +641,26 @@ class MpDaily(Schema):
     total_net_gmv_fen = _int()
 
 
+class MpAward(Schema):
+    list_id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "奖项类型，例如 top_influencers"})
+    kind_name = fields.String(required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(("campaign", "year")))
+    scope_key = fields.String(required=True, metadata={"description": "活动代码或四位年份"})
+    title = fields.String(required=True, metadata={"description": "活动名称 + 奖项名称，或“2026 年度 …”"})
+    rank = fields.Integer(required=True)
+    category = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(("notice", "final")))
+    state_name = fields.String(required=True, metadata={"description": "公示中 / 已定稿"})
+    notice_ends_on = fields.Date(required=True, allow_none=True, metadata={"description": "公示截止日期（公示中时）"})
+    updated_at = fields.DateTime(required=True)
+
+
 class MpAwards(Schema):
     host = fields.Nested(MpHostRef, required=True)
-    awards = fields.List(fields.Dict(), required=True)
+    awards = fields.List(fields.Nested(MpAward), required=True)
+    updated_at = fields.DateTime(required=True, allow_none=True)
 
 
 class MpTemplate(Schema):

@@ -53,6 +53,25 @@ csrf = CSRFProtect()
 # The storage comes from Settings.ratelimit_storage_uri at init_app (config store by default).
 limiter = Limiter(key_func=get_remote_address)
 
+# The only endpoints a county user (accounts.UserInfo.counties) may call: each filters by, or checks,
+# the county of what it touches (services.scope). Every other organizer route is for prefecture users
+# only, so a route added later is closed to county users until someone makes it county-aware.
+COUNTY_AWARE = frozenset({
+    "admin_api.me", "admin_api.list_participants", "admin_api.import_participants", "admin_api.list_regions",
+    "admin_api.add_region", "admin_api.list_stations", "admin_api.add_station",
+    "awards_api.list_catalogue", "awards_api.list_applications", "awards_api.create_application",
+    "awards_api.get_application", "awards_api.upload_application_file", "awards_api.download_application_file",
+    "awards_api.record_application_step", "awards_api.get_enterprise_awards", "awards_api.set_tax_status",
+    "awards_api.import_regions",
+    "console.participants", "console.participants_import", "console.places_page",
+    "awards_console.catalogue", "awards_console.applications", "awards_console.application_new",
+    "awards_console.application_detail", "awards_console.application_file", "awards_console.application_upload",
+    "awards_console.application_step", "awards_console.enterprise", "awards_console.enterprise_tax",
+    "awards_console.regions", "awards_console.regions_import",
+})
+COUNTY_FORBIDDEN_ZH = "县市账号只能办理本县市的主播、企业、服务站点和奖补申报；此操作由州级账号办理"
+COUNTY_START_PAGE = "awards_console.applications"  # where a county user lands instead of the overview
+
 # Login attempts, each counted before the password check (a success is given back).
 LOGIN_LIMIT_PER_CLIENT = "20 per minute"  # every user name from one client IP
 LOGIN_LIMIT_PER_USER_CLIENT = "5 per minute"  # one user name from one client IP
@@ -262,6 +281,18 @@ def config_error(exc: ConfigError) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message)
 
 
+def county_allowed(user: UserInfo) -> bool:
+    """A prefecture user may call any route its role allows; a county user only the county-aware ones."""
+    return user.prefecture or request.endpoint in COUNTY_AWARE
+
+
+def require_county_route(user: UserInfo) -> None:
+    """ApiError 403 (county_scope) for a county user on a route that is not county-aware. Part of the
+    contract miniprogram_api/mp_admin.py uses next to verify_api_token."""
+    if not county_allowed(user):
+        raise ApiError(403, "county_scope", COUNTY_FORBIDDEN_ZH, details={"counties": list(user.counties)})
+
+
 def api_auth(role: str):
     """Bearer token with at least `role`; changes inside are audited as that user."""
 
@@ -271,6 +302,7 @@ def api_auth(role: str):
             user = bearer_user()
             if not user.can(role):
                 raise ApiError(403, "forbidden", FORBIDDEN_ZH, details={"required_role": role, "role": user.role})
+            require_county_route(user)
             g.user = user
             with acting_as(user.username):
                 try:
@@ -296,6 +328,10 @@ def console_auth(role: str):
                 from backend.console import forbidden
 
                 return forbidden(role)
+            if not county_allowed(user):
+                if request.endpoint == "console.dashboard":  # the prefecture's overview: a county user's start page
+                    return redirect(url_for(COUNTY_START_PAGE))
+                return county_forbidden(COUNTY_FORBIDDEN_ZH)
             g.user = user
             with acting_as(user.username):
                 return view(*args, **kwargs)
@@ -303,3 +339,10 @@ def console_auth(role: str):
         return wrapped
 
     return decorate
+
+
+def county_forbidden(message: str):
+    """The console's 403 page for a county user outside their counties."""
+    from flask import render_template
+
+    return render_template("console/message.html", title="无权访问", message=message), 403

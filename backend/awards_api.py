@@ -4,7 +4,10 @@ Declared like backend/admin_api.py: `operation(...)` registers the Flask route, 
 (backend.auth.api_auth: Bearer token, audited as that user), validates the body with its
 marshmallow schema and records the operation, which backend/openapi.py adds to /v1/openapi.json.
 Roles: viewer reads and downloads; operator computes, moves lists through the workflow (except
-定稿, admin only), records review steps and enters scores and targets; admin adjusts lines.
+定稿, admin only), records review steps and enters scores and targets; admin adjusts lines, records
+payments in the grant ledger, sets budgets and limits users to counties. Applications: who records
+each step is in services.applications. County users reach only the county-aware operations
+(backend.auth.COUNTY_AWARE), for their own counties.
 """
 from __future__ import annotations
 
@@ -17,15 +20,20 @@ from marshmallow import Schema, fields, validate
 
 from backend import admin_schemas as S
 from backend.admin_api import Operation, register
+from configstore import accounts, host_milestones, ledger, places, registry, tax
+from configstore import applications as application_store
 from configstore import awards as award_store
-from configstore import registry
+from domain.awards import TAX_STATUS_NAMES_ZH
 from domain.boards import BOARDS
+from domain.catalogue import CATALOGUE
+from services import applications, budget, certificates, notices, organizer, spreadsheets
 from services import awards as award_compute
-from services import certificates, spreadsheets
 from services import fraud as fraud_compute
 from services.errors import ApiError
 from services.runtime import current_runtime
+from services.scope import require_county
 from services.spreadsheets import DownloadName
+from wechat.pushes import PushTemplates
 
 bp = Blueprint("awards_api", __name__, url_prefix="/v1/admin")
 TAG = "奖项与目标"
@@ -116,6 +124,8 @@ class AwardTransition(Schema):
                           metadata={"description": "draft 草稿、frozen 冻结、notice 公示、final 定稿"})
     notice_start = fields.Date(load_default=None, metadata={"description": "公示开始日期（进入公示时必填）"})
     notice_end = fields.Date(load_default=None, metadata={"description": "公示结束日期（进入公示时必填）"})
+    accept_over_budget = fields.Boolean(load_default=False,
+                                        metadata={"description": "定稿将超出资金预算时，确认仍要定稿"})
 
 
 class AwardAdjustment(Schema):
@@ -130,16 +140,15 @@ class AwardAdjustment(Schema):
 class AwardReviewIn(Schema):
     participant_id = S.text(64, required=True)
     step = fields.String(required=True, validate=validate.OneOf(award_store.REVIEW_STEPS),
-                         metadata={"description": "county_prereview 县级初审 → prefecture_office 州商务局审核 → "
+                         metadata={"description": "county_prereview 县市区初审 → prefecture_office 州开放型经济领导小组办公室审核 → "
                                                   "expert_review 专家评审 → government_approval 州政府审定"})
     decision = fields.String(required=True, validate=validate.OneOf(tuple(award_store.DECISIONS)))
     note = S.text(500, min_len=0, load_default="")
 
 
 class StationScoreIn(Schema):
-    quality_score = fields.String(required=True, metadata={"description": "服务质量评分 0–100（最多两位小数）"})
-    volume_fen = S.whole(load_default=None, allow_none=True,
-                         metadata={"description": "年度交易额（分）；县级运营中心不填时取本县销售额"})
+    quality_score = fields.String(required=True, metadata={"description": "服务质量评分 0–100（最多两位小数）；"
+                                                                         "交易额取计入站点所在区划的销售额"})
 
 
 class TargetIn(Schema):
@@ -173,8 +182,10 @@ def get_award_list(list_id: int):
 def transition_award_list(list_id: int, data: dict):
     if data["state"] == "final" and not g.user.can("admin"):
         raise ApiError(403, "forbidden", "只有管理员可以定稿", details={"required_role": "admin", "role": g.user.role})
-    return award_store.transition(current_runtime().sessions, list_id, data["state"], notice_start=data["notice_start"],
-                                  notice_end=data["notice_end"])
+    runtime = current_runtime()
+    return award_compute.transition_list(runtime.sessions, list_id, data["state"], notice_start=data["notice_start"],
+                                         notice_end=data["notice_end"], accept_over_budget=data["accept_over_budget"],
+                                         notify=notices.award_notifier(PushTemplates.from_settings(runtime.settings)))
 
 
 @operation("POST", "/awards/<int:list_id>/adjustments", summary="人工调整一条（须填原因；已定稿则生成新版本）",
@@ -184,7 +195,7 @@ def adjust_award_list(list_id: int, data: dict):
     return award_store.adjust(current_runtime().sessions, list_id, participant_id, **data)
 
 
-@operation("POST", "/awards/<int:list_id>/reviews", summary="记录评审环节（县级初审→州商务局→专家评审→州政府审定）",
+@operation("POST", "/awards/<int:list_id>/reviews", summary="记录评审环节（县市区初审→州开放型经济领导小组办公室→专家评审→州政府审定）",
            role="operator", body=AwardReviewIn, status=201)
 def review_award(list_id: int, data: dict):
     participant_id = data.pop("participant_id")
@@ -213,7 +224,7 @@ def award_certificate(list_id: int, participant_id: str):
 @operation("PUT", "/stations/<int:station_id>/scores/<int:year>", summary="录入服务站点年度服务质量评分",
            role="operator", body=StationScoreIn)
 def set_station_score(station_id: int, year: int, data: dict):
-    return award_store.set_station_score(current_runtime().sessions, station_id, year, data["quality_score"], data["volume_fen"])
+    return award_store.set_station_score(current_runtime().sessions, station_id, year, data["quality_score"])
 
 
 @operation("PUT", "/targets/<region_code>/<int:year>", summary="设置区划年度销售目标", role="operator", body=TargetIn)
@@ -267,3 +278,219 @@ def fraud_signals(slug: str):
         raise ApiError(400, "invalid_board", "board 只能是 hosts 或 enterprises")
     runtime = current_runtime()
     return fraud_compute.fraud_signals(runtime.sessions, runtime.store, slug, board)
+
+
+# -- catalogue, ledger, budgets ----------------------------------------------------------------------
+def _int_arg(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > S.MAX_INT:
+        raise ApiError(400, "invalid_query", f"{name} 应为正整数")
+    return int(raw)
+
+
+@operation("GET", "/awards/catalogue", summary="奖补目录（州政办发〔2018〕25号各项奖励、同类型分组、计算或申报）",
+           role="viewer")
+def list_catalogue():
+    return {"rewards": [r.as_dict() for r in CATALOGUE.values()]}
+
+
+class PaymentIn(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("paid", "revoked")),
+                           metadata={"description": "paid 已支付；revoked 撤销（仅待支付的记录，须写原因）"})
+    note = S.text(500, min_len=0, load_default="", metadata={"description": "支付凭证号或撤销原因"})
+    paid_on = fields.Date(load_default=None, metadata={"description": "支付日期"})
+
+
+@operation("GET", "/ledger", summary="奖励台账（每一笔进入定稿名单或审定申报的奖励及支付状态）", role="viewer",
+           query=(("recipient_id", "string", "获奖对象编号"), ("year", "integer", "年度"),
+                  ("status", "string", "pending 待支付 / paid 已支付 / revoked 已撤销"), ("q", "string", "名称或编号")))
+def list_ledger():
+    return {"entries": ledger.list_entries(current_runtime().sessions, recipient_id=request.args.get("recipient_id"),
+                                           year=_int_arg("year"), status=request.args.get("status") or None,
+                                           search=request.args.get("q") or None)}
+
+
+@operation("POST", "/ledger/<int:entry_id>/payment", summary="登记支付或撤销台账中的奖励（记入审计日志）",
+           role="admin", body=PaymentIn)
+def record_payment(entry_id: int, data: dict):
+    return ledger.set_status(current_runtime().sessions, entry_id, data["status"], note=data["note"],
+                             paid_on=data["paid_on"])
+
+
+class BudgetIn(Schema):
+    amount_fen = S.whole(1, required=True, metadata={"description": "年度预算（分）；县市不少于 500 万元"})
+
+
+@operation("GET", "/budget", summary="年度预算执行：州级及各县市专项资金的预算、已承诺、已支付", role="viewer",
+           query=(("year", "integer", "四位年份"),))
+def get_budget():
+    return budget.overview(current_runtime().sessions, _year_arg())
+
+
+@operation("PUT", "/budget/<holder>/<int:year>", summary="设置年度预算（prefecture 或县市代码）", role="admin",
+           body=BudgetIn)
+def set_budget(holder: str, year: int, data: dict):
+    return ledger.set_budget(current_runtime().sessions, holder, year, data["amount_fen"])
+
+
+@operation("GET", "/budget.xlsx", summary="导出年度预算执行（.xlsx）", role="viewer",
+           query=(("year", "integer", "四位年份"),), media_type=XLSX)
+def export_budget():
+    year = _year_arg()
+    return download(budget.budget_xlsx(budget.overview(current_runtime().sessions, year)), budget.filename(year), XLSX)
+
+
+# -- enterprises: tax status per year, grants ---------------------------------------------------------
+class TaxIn(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(tuple(TAX_STATUS_NAMES_ZH)),
+                           metadata={"description": "compliant 依法纳税、non_compliant 未依法纳税、unverified 未核实"})
+    note = S.text(500, min_len=0, load_default="", metadata={"description": "核实依据，例如税务部门证明编号"})
+
+
+def _enterprise_county(enterprise_id: str) -> str:
+    counties = registry.counties(current_runtime().sessions, "enterprises")
+    if enterprise_id not in counties:
+        raise ApiError(404, "participant_not_found", f"企业 {enterprise_id} 未登记")
+    return counties[enterprise_id]
+
+
+@operation("GET", "/enterprises/<enterprise_id>/awards", summary="企业的奖励台账、按年度的纳税状态和申报", role="viewer")
+def get_enterprise_awards(enterprise_id: str):
+    require_county(g.user, _enterprise_county(enterprise_id), "企业")
+    sessions = current_runtime().sessions
+    return {"enterprise_id": enterprise_id, "name": registry.names(sessions, "enterprises")[enterprise_id],
+            "ledger": ledger.list_entries(sessions, recipient_id=enterprise_id),
+            "tax": tax.history(sessions, enterprise_id),
+            "applications": application_store.list_applications(sessions, recipient_id=enterprise_id)}
+
+
+@operation("PUT", "/enterprises/<enterprise_id>/tax/<int:year>", summary="设置企业某年度的纳税状态", role="operator",
+           body=TaxIn)
+def set_tax_status(enterprise_id: str, year: int, data: dict):
+    require_county(g.user, _enterprise_county(enterprise_id), "企业")
+    return tax.set_status(current_runtime().sessions, enterprise_id, year, data["status"], data["note"])
+
+
+# -- applications --------------------------------------------------------------------------------------
+class ApplicationIn(Schema):
+    reward_code = fields.String(required=True, validate=validate.OneOf(tuple(
+        code for code, r in CATALOGUE.items() if r.basis.value == "application")),
+        metadata={"description": "奖补目录中申报类项目的代码（GET /v1/admin/awards/catalogue）"})
+    year = fields.Integer(required=True, validate=validate.Range(min=2018, max=2100))
+    recipient_id = S.text(64, required=True, metadata={"description": "企业编号、县市代码，或单位的统一社会信用代码"})
+    recipient_name = S.text(200, min_len=0, load_default="", metadata={"description": "单位名称（单位申报时必填）"})
+    county_code = S.text(6, min_len=0, load_default="", metadata={"description": "单位所在县市（单位申报时必填）"})
+    summary = S.text(2000, min_len=0, load_default="", metadata={"description": "申报说明：符合条件的情况"})
+    requested_amount_fen = S.whole(1, load_default=None, allow_none=True,
+                                   metadata={"description": "申请金额（分）：只用于金额由当地财政确定的项目"})
+
+
+class StepIn(Schema):
+    step = fields.String(required=True, validate=validate.OneOf(application_store.STEPS),
+                         metadata={"description": "county_prereview 县市区初审 → prefecture_office 州开放型经济领导小组"
+                                                  "办公室 → expert_review 专家评审 → government_approval 州政府审定 → "
+                                                  "payment 资金兑付"})
+    decision = fields.String(required=True, validate=validate.OneOf(tuple(application_store.DECISIONS)))
+    note = S.text(900, min_len=0, load_default="")
+    amount_fen = S.whole(1, load_default=None, allow_none=True,
+                         metadata={"description": "州政府审定的金额（分）：只用于金额由当地财政确定的项目"})
+    accept_over_budget = fields.Boolean(load_default=False, metadata={"description": "审定将超出预算时，确认仍要审定"})
+    paid_on = fields.Date(load_default=None, metadata={"description": "资金兑付：支付日期"})
+
+
+@operation("GET", "/applications", summary="奖补申报（县市账号只见本县市）", role="viewer",
+           query=(("state", "string", "状态"), ("year", "integer", "年度")))
+def list_applications():
+    return {"applications": applications.list_applications(current_runtime().sessions, g.user,
+                                                           state=request.args.get("state") or None,
+                                                           year=_int_arg("year"))}
+
+
+@operation("POST", "/applications", summary="登记奖补申报（进入县市区初审）", role="operator", body=ApplicationIn,
+           status=201)
+def create_application(data: dict):
+    return applications.create(current_runtime().sessions, g.user, **data)
+
+
+@operation("GET", "/applications/<int:application_id>", summary="申报详情（评审记录、证明材料、同类型就高不就低）",
+           role="viewer")
+def get_application(application_id: int):
+    return applications.get(current_runtime().sessions, g.user, application_id)
+
+
+@operation("POST", "/applications/<int:application_id>/files", summary="上传证明材料（PDF/JPG/PNG/XLSX/DOCX，每个不超过 10 MB）",
+           role="operator", multipart=True, status=201)
+def upload_application_file(application_id: int):
+    request.max_content_length = application_store.MAX_FILE_BYTES + 256 * 1024
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "file_required", "请以 multipart/form-data 上传字段 file")
+    return applications.add_file(current_runtime().sessions, g.user, application_id, upload.filename, upload.read())
+
+
+@operation("GET", "/applications/<int:application_id>/files/<int:file_id>", summary="下载证明材料", role="viewer",
+           media_type="application/octet-stream")
+def download_application_file(application_id: int, file_id: int):
+    meta, content = applications.read_file(current_runtime().sessions, g.user, application_id, file_id)
+    return download(content, applications.evidence_name(application_id, meta), meta["content_type"])
+
+
+@operation("POST", "/applications/<int:application_id>/steps", summary="记录评审环节（各环节的角色要求见说明）",
+           role="operator", body=StepIn, status=201)
+def record_application_step(application_id: int, data: dict):
+    return applications.record_step(current_runtime().sessions, g.user, application_id, **data)
+
+
+# -- regions, county users, host milestones -----------------------------------------------------------
+@operation("POST", "/regions/import", summary="从 CSV 或 .xlsx 导入乡镇和村（区划代码、区划名称；逐行报告）",
+           role="operator", multipart=True)
+def import_regions():
+    request.max_content_length = organizer.IMPORT_MAX_BYTES
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "file_required", "请以 multipart/form-data 上传字段 file（.csv 或 .xlsx）")
+    rows = organizer.read_upload(upload.filename, upload.read())
+    return places.import_regions(current_runtime().sessions, rows, counties=g.user.scope).as_dict()
+
+
+class CountiesIn(Schema):
+    counties = fields.List(fields.String(validate=validate.Regexp(r"^\d{6}$")), required=True,
+                           validate=validate.Length(max=8),
+                           metadata={"description": "限定的县市代码；空数组表示州级账号（可见全部）"})
+
+
+@operation("PUT", "/users/<username>/counties", summary="把用户限定在某些县市（空数组：州级账号）", role="admin",
+           body=CountiesIn)
+def set_user_counties(username: str, data: dict):
+    if username == g.user.username:
+        raise ApiError(409, "cannot_limit_self", "不能限定自己的县市范围")
+    return accounts.set_counties(current_runtime().sessions, username, data["counties"]).as_dict()
+
+
+class MilestonesIn(Schema):
+    amounts_fen = fields.List(S.whole(1), required=True, validate=validate.Length(max=host_milestones.MAX_MILESTONES),
+                              metadata={"description": "主播累计净成交额里程碑（分），例如 [10000000, 50000000]"})
+
+
+def _campaign_or_404(slug: str):
+    campaign = registry.get_campaign(current_runtime().sessions, slug)
+    if campaign is None:
+        raise ApiError(404, "campaign_not_found", f"活动 {slug} 不存在")
+    return campaign
+
+
+@operation("GET", "/campaigns/<slug>/host-milestones", summary="活动的主播销售里程碑及已达成记录", role="viewer")
+def get_host_milestones(slug: str):
+    _campaign_or_404(slug)
+    sessions = current_runtime().sessions
+    return {"campaign": slug, "amounts_fen": host_milestones.amounts(sessions, slug).get(slug, []),
+            "hits": host_milestones.list_hits(sessions, slug)}
+
+
+@operation("PUT", "/campaigns/<slug>/host-milestones", summary="设置活动的主播销售里程碑（达成时发送一次“销售里程碑”消息）",
+           role="operator", body=MilestonesIn)
+def set_host_milestones(slug: str, data: dict):
+    _campaign_or_404(slug)
+    return host_milestones.set_amounts(current_runtime().sessions, slug, data["amounts_fen"])

@@ -27,7 +27,7 @@ from backend.pages import organizer_name
 from backend.ui import register_filters
 from configstore import accounts, audit, places, registry, snapshots, sources
 from configstore.accounts import ROLE_NAMES_ZH, ROLES
-from configstore.errors import ConfigError
+from configstore.errors import ConfigError, Forbidden
 from configstore.places import LEVEL_NAMES_ZH, STATION_KIND_NAMES_ZH
 from domain.boards import BOARD_NAMES_ZH, BOARD_TITLES_ZH, BOARDS, PLATFORM_NAMES_ZH
 from domain.periods import local_day
@@ -37,6 +37,7 @@ from services import tolerant_input as tolerant
 from services.awards import target_progress
 from services.errors import ApiError
 from services.runtime import current_runtime
+from services.scope import require_county
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 register_filters(bp)
@@ -125,6 +126,12 @@ def _too_many(_exc):
     return render_template("console/login.html", error="登录尝试过于频繁，请一分钟后再试。"), 429
 
 
+@bp.errorhandler(Forbidden)
+def county_scope_refused(exc: Forbidden):
+    """A county user and another county's participant, station or region: the 403 page."""
+    return render_template("console/message.html", title="无权访问", message=exc.message), 403
+
+
 def forbidden(role: str):
     return render_template("console/message.html", title="无权访问",
                            message=f"此操作需要“{ROLE_NAMES_ZH[role]}”或更高的角色。"), 403
@@ -155,6 +162,8 @@ def _attempt(action: Callable[[], Any], success: str | None = None, errors: Form
     naming them in Chinese; return None. On success flash `success` and return the result."""
     try:
         result = action()
+    except Forbidden:
+        raise  # a county user outside their counties: the 403 page (county_scope_refused)
     except ApiError as exc:
         messages = S.field_messages(exc.details)
         if errors is not None and messages:
@@ -392,7 +401,7 @@ def _participants_page(report: dict | None = None, status: int = 200):
     board = request.args.get("board", "hosts")
     board = board if board in BOARDS else "hosts"
     query = _query()
-    listed = registry.list_participants(current_runtime().sessions, board)
+    listed = registry.list_participants(current_runtime().sessions, board, counties=current_user.info.scope)
     for item in listed:
         item["county_name"] = XIANGXI_COUNTIES.get(item["county"], item["county"])
         item["accounts_zh"] = [_account_zh(a) for a in item["accounts"]]
@@ -426,7 +435,8 @@ def participants_import():
         flash("请选择要上传的 .csv 或 .xlsx 文件", "error")
         return _participants_page(status=400)
     report = _attempt(lambda: organizer.report_dict(organizer.import_file(current_runtime(), upload.filename,
-                                                                          upload.read())))
+                                                                          upload.read(),
+                                                                          counties=current_user.info.scope)))
     if report:
         warned = f"，需核对 {len(report['warnings'])} 行" if report["warnings"] else ""
         flash(f"已导入主播 {report['hosts']} 名、企业 {report['enterprises']} 家；有问题的行 {report['bad_rows']} 行{warned}",
@@ -713,14 +723,19 @@ def places_page():
         if not current_user.info.can("operator"):
             return forbidden("operator")
         data = {k: request.form.get(k, "").strip() for k in ("kind", "region_code", "name")}
+        try:  # a county user: only a station in their counties (the form's own errors come below)
+            require_county(current_user.info, places.county_of(S.load(S.StationCreate, data)["region_code"]), "服务站点")
+        except ApiError:
+            pass
         if _attempt(lambda: places.add_station(runtime.sessions, **S.load(S.StationCreate, data)),
                     f"服务站点 {data['name']} 已添加", errors):
             return redirect(url_for("console.places_page"))
         status = 400
-    regions = places.list_regions(runtime.sessions)
+    scope = current_user.info.scope  # a county user: their counties' regions and stations only
+    regions = places.list_regions(runtime.sessions, counties=scope)
     region_names = {r["code"]: r["name"] for r in regions}
     stations = [{**s, "region_name": region_names.get(s["region_code"], s["region_code"])}
-                for s in places.list_stations(runtime.sessions)]
+                for s in places.list_stations(runtime.sessions, counties=scope)]
     return render_template("console/places.html", regions=search(regions, _query(), "code", "name"), q=_query(),
                            region_names=region_names, stations=paginate(stations), errors=errors,
                            form=request.form if errors else {}), status

@@ -1,6 +1,9 @@
 """Organizer accounts: users with a role, argon2 password hashes, and API tokens for scripts.
 
 Roles nest: admin (everything) > operator (campaigns, participants) > viewer (read only).
+A user may also be limited to one or more counties (user_counties): such a county user sees and
+changes only their counties' participants, stations, applications and county pre-reviews; a user
+with no county is a prefecture user and sees everything (backend/auth.py enforces it).
 An API token is shown once at creation; only its SHA-256 is stored (a token is 256 random bits,
 so a fast hash is enough; argon2 is for low-entropy passwords). A token stops working when revoked,
 when its user is deactivated, or API_TOKEN_MAX_AGE after it was made (then a new one is needed).
@@ -16,11 +19,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 
 from configstore.db import Base, as_utc, transaction
 from configstore.errors import ConfigError, Conflict, NotFound
 from configstore.models import utcnow
+from domain.regions import XIANGXI_COUNTIES
 
 ROLES = ("admin", "operator", "viewer")
 ROLE_NAMES_ZH = {"admin": "管理员", "operator": "运营", "viewer": "只读"}
@@ -48,6 +52,17 @@ class User(Base):
     # Console sessions carry the epoch they were opened in; bumping it (logout, new password)
     # ends every session of the user, copies of the cookie included.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    counties: Mapped[list["UserCounty"]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                        order_by="UserCounty.county_code")
+
+
+class UserCounty(Base):
+    """A county the user is limited to (none: a prefecture user)."""
+
+    __tablename__ = "user_counties"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
 
 
 class ApiToken(Base):
@@ -70,17 +85,33 @@ class UserInfo:
     role: str
     active: bool
     session_epoch: int = 0
+    counties: tuple[str, ...] = ()  # empty: a prefecture user
 
     def can(self, role: str) -> bool:
         """True when this user's role includes `role` (admin > operator > viewer)."""
         return self.active and _RANK[self.role] >= _RANK[role]
 
+    @property
+    def prefecture(self) -> bool:
+        return not self.counties
+
+    def covers(self, county_code: str | None) -> bool:
+        """May this user see and change things of that county? (prefecture users: every county)"""
+        return self.prefecture or (county_code or "") in self.counties
+
+    @property
+    def scope(self) -> frozenset[str] | None:
+        """The counties to filter by, or None for no filter (a prefecture user)."""
+        return None if self.prefecture else frozenset(self.counties)
+
     def as_dict(self) -> dict:
-        return {"id": self.id, "username": self.username, "role": self.role, "active": self.active}
+        return {"id": self.id, "username": self.username, "role": self.role, "active": self.active,
+                "counties": list(self.counties)}
 
 
 def _info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.username, user.role, user.active, user.session_epoch or 0)
+    return UserInfo(user.id, user.username, user.role, user.active, user.session_epoch or 0,
+                    tuple(c.county_code for c in user.counties))
 
 
 def _check_role(role: str) -> None:
@@ -124,6 +155,25 @@ def update_user(factory: sessionmaker[Session], username: str, *, role: str | No
         return _info(user)
 
 
+def set_counties(factory: sessionmaker[Session], username: str, counties: list[str]) -> UserInfo:
+    """Limit a user to these counties (an empty list: a prefecture user again). The user's open
+    sessions end, so the new limits apply to the next request with a fresh login."""
+    wanted = sorted(set(counties))
+    unknown = [c for c in wanted if c not in XIANGXI_COUNTIES]
+    if unknown:
+        raise ConfigError("invalid_county", f"县市代码只能是湘西州的 8 个县市：{'、'.join(unknown)} 不是")
+    with transaction(factory) as session:
+        user = _get_user(session, username)
+        have = {c.county_code for c in user.counties}
+        for row in [c for c in user.counties if c.county_code not in wanted]:
+            user.counties.remove(row)
+        user.counties.extend(UserCounty(user_id=user.id, county_code=c) for c in wanted if c not in have)
+        user.session_epoch = (user.session_epoch or 0) + 1
+        session.flush()
+        session.refresh(user)
+        return _info(user)
+
+
 def end_sessions(factory: sessionmaker[Session], user_id: int) -> None:
     """End every console session of the user (logout): their cookies stop working at once."""
     with transaction(factory) as session:
@@ -147,7 +197,8 @@ def get_user(factory: sessionmaker[Session], user_id: int) -> UserInfo | None:
 
 def list_users(factory: sessionmaker[Session]) -> list[dict]:
     with factory() as session:
-        return [{**_info(u).as_dict(), "created_at": as_utc(u.created_at).isoformat() if u.created_at else None}
+        return [{**_info(u).as_dict(), "county_names": [XIANGXI_COUNTIES[c.county_code] for c in u.counties],
+                 "created_at": as_utc(u.created_at).isoformat() if u.created_at else None}
                 for u in session.scalars(select(User).order_by(User.id)).all()]
 
 

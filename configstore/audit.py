@@ -48,6 +48,14 @@ AUDITED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "award_reviews": (frozenset(), frozenset()),
     "station_scores": (frozenset(), frozenset()),
     "region_targets": (frozenset(), frozenset()),
+    "grant_ledger": (frozenset(), frozenset()),
+    "enterprise_tax_status": (frozenset(), frozenset({"updated_at"})),
+    "budgets": (frozenset(), frozenset()),
+    "campaign_host_milestones": (frozenset(), frozenset()),
+    "award_applications": (frozenset(), frozenset()),
+    "award_application_steps": (frozenset(), frozenset()),
+    "award_application_files": (frozenset({"content"}), frozenset()),  # evidence bytes: a fingerprint
+    "user_counties": (frozenset(), frozenset()),
     "host_bind_codes": (frozenset({"code_hash"}), frozenset()),
     "host_bindings": (frozenset(), frozenset()),
     "connector_connections": (frozenset({"credentials"}), frozenset({"updated_at"})),
@@ -84,7 +92,8 @@ def current_actor() -> str:
 def fingerprint(value: Any) -> str | None:
     if value is None:
         return None
-    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()[:12]
+    raw = bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
+    return "sha256:" + hashlib.sha256(raw).hexdigest()[:12]
 
 
 def _json(value: Any) -> Any:

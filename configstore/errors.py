@@ -19,6 +19,13 @@ class NotFound(ConfigError):
         super().__init__(code, message, status=404)
 
 
+class Forbidden(ConfigError):
+    """The user may not do this to this object (e.g. a county user and another county's application)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message, status=403)
+
+
 class Conflict(ConfigError):
     def __init__(self, code: str, message: str):
         super().__init__(code, message, status=409)

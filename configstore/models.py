@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -81,6 +80,7 @@ class Host(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     county: Mapped[str] = mapped_column(String(6), default="")
+    region_code: Mapped[str] = mapped_column(String(12), default="")  # any level of the region tree; "" unknown
     accounts: Mapped[list["HostAccount"]] = relationship(back_populates="host", cascade="all, delete-orphan")
     enterprise_links: Mapped[list["HostEnterprise"]] = relationship(cascade="all, delete-orphan",
                                                                     order_by="HostEnterprise.enterprise_id")
@@ -106,7 +106,8 @@ class Enterprise(Base):
     name: Mapped[str] = mapped_column(String(200))
     county: Mapped[str] = mapped_column(String(6), default="")
     credit_code: Mapped[str] = mapped_column(String(18), default="")  # 统一社会信用代码
-    tax_compliant: Mapped[bool] = mapped_column(Boolean, default=True)
+    region_code: Mapped[str] = mapped_column(String(12), default="")  # any level of the region tree; "" unknown
+    # tax status is per year: configstore.award_models.EnterpriseTaxStatus
     accounts: Mapped[list["EnterpriseAccount"]] = relationship(back_populates="enterprise",
                                                                cascade="all, delete-orphan")
 
@@ -147,14 +148,14 @@ class Disqualification(Base):
 
 
 class Region(Base):
-    """The four-level network: prefecture (州) -> county (县市) -> township (乡镇) -> village (村).
-    Codes are division codes (6 digits for prefecture and county, longer below)."""
+    """The region tree: province (省) -> city (市州; Xiangxi prefecture is one) -> county (县市区) ->
+    township (乡镇, 9-digit code) -> village (村, 12-digit code), by statistical division codes."""
 
     __tablename__ = "regions"
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    level: Mapped[str] = mapped_column(String(16))  # prefecture|county|township|village
+    level: Mapped[str] = mapped_column(String(16))  # province|city|county|township|village
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True, index=True)
 
 

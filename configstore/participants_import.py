@@ -3,10 +3,15 @@
 Columns (English or Chinese headers, any order):
   kind/类型 (host|enterprise|主播|企业), id/编号, name/名称, county/县市代码,
   accounts/平台账号 ("douyin:dy123;kuaishou:ks9"), credit_code/统一社会信用代码 (enterprises),
-  tax_compliant/依法纳税 (是/否, yes/no, 1/0; enterprises, default yes),
+  依法纳税(2025), 依法纳税(2026), ... / tax_2026 (enterprises: the tax status OF THAT YEAR, one column
+  per year: 是/否/未核实, yes/no, 1/0; an empty cell changes nothing, and a year never filled in stays
+  未核实 — it never counts as compliant). A 依法纳税 column without a year is refused: the status is
+  a fact about a year.
+  region_code/所在区划 (the participant's region at any level: county, 9-digit township or 12-digit
+  village; it must lie inside the row's county, and gives the county when that cell is empty),
   enterprises/所属企业 (hosts: the enterprise ids they sell for, "E001;E002"; registered or in the file)
 A row that names an existing id updates it; its accounts (and, when the column is there, its
-enterprises) are replaced by the row's.
+enterprises) are replaced by the row's. A county user imports only rows of their counties.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from configstore import tax
 from configstore.db import transaction
 from configstore.models import (
     Enterprise,
@@ -28,7 +34,9 @@ from configstore.models import (
     Host,
     HostAccount,
     HostEnterprise,
+    Region,
 )
+from domain.regions import level_of_code
 
 PLATFORMS = ("douyin", "kuaishou", "taobao", "jd", "pinduoduo", "wechat_channels", "mango", "youzan", "other")
 HEADER_ALIASES = {
@@ -36,12 +44,13 @@ HEADER_ALIASES = {
     "county": "county", "县市代码": "county", "区划代码": "county", "accounts": "accounts", "平台账号": "accounts",
     "credit_code": "credit_code", "统一社会信用代码": "credit_code", "tax_compliant": "tax_compliant",
     "依法纳税": "tax_compliant", "enterprises": "enterprises", "所属企业": "enterprises",
+    "region_code": "region_code", "所在区划": "region_code", "所在区划代码": "region_code",
 }
+TAX_COLUMN = re.compile(r"^(?:依法纳税|tax_compliant|tax)\s*[_（(]?\s*(\d{4})\s*(?:年)?\s*[)）]?$", re.IGNORECASE)
 KINDS = {"host": "host", "主播": "host", "达人": "host", "enterprise": "enterprise", "企业": "enterprise"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 COUNTY_PATTERN = re.compile(r"^[1-9]\d{5}$")
 CREDIT_CODE_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-TRUE_WORDS, FALSE_WORDS = {"是", "yes", "y", "true", "1"}, {"否", "no", "n", "false", "0"}
 
 
 @dataclass(frozen=True)
@@ -170,8 +179,39 @@ def _parse_accounts(text: str) -> list[tuple[str, str]]:
     return accounts
 
 
-def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str, str]]) -> ImportReport:
+def _tax_columns(row: dict[str, str]) -> dict[int, str]:
+    """{year: cell text} of the row's 依法纳税(YYYY) columns."""
+    found = {}
+    for key, value in row.items():
+        match = TAX_COLUMN.match((key or "").strip())
+        if match:
+            found[int(match.group(1))] = (value or "").strip()
+    return found
+
+
+def _region_error(code: str, county: str, known: set[str]) -> str | None:
+    try:
+        level = level_of_code(code)
+    except ValueError as exc:
+        return str(exc)
+    if level in ("province", "city"):
+        return "所在区划应为县市区、乡镇或村"
+    if code not in known:
+        return f"区划 {code} 不存在：请先导入乡镇和村"
+    if county and code[:6] != county:
+        return f"所在区划 {code} 不在县市 {county} 内"
+    return None
+
+
+def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str, str]],
+                        counties: frozenset[str] | None = None) -> ImportReport:
+    """``counties``: the importing user's counties (None: a prefecture user, every county)."""
     report = ImportReport()
+    with factory() as session:
+        known_regions = set(session.scalars(select(Region.code)).all())
+        current_county = {("host", pid): c for pid, c in session.execute(select(Host.id, Host.county)).all()}
+        current_county |= {("enterprise", pid): c for pid, c in
+                           session.execute(select(Enterprise.id, Enterprise.county)).all()}
     seen_ids: dict[tuple[str, str], int] = {}
     seen_accounts: dict[tuple[str, str, str], int] = {}
     good: list[tuple[int, dict]] = []
@@ -191,6 +231,18 @@ def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str,
         county = (row.get("county") or "").strip()
         if county and not COUNTY_PATTERN.match(county):
             errors.append(RowError(line, "county", "县市代码应为 6 位行政区划代码"))
+        region = (row.get("region_code") or "").strip()
+        if region.endswith(".0") and region[:-2].isdigit():  # a numeric xlsx cell
+            region = region[:-2]
+        if region:
+            problem = _region_error(region, county, known_regions)
+            if problem:
+                errors.append(RowError(line, "region_code", problem))
+            elif not county:
+                county = region[:6]
+        if counties is not None and kind and (county not in counties or
+                                              current_county.get((kind, pid), county) not in counties):
+            errors.append(RowError(line, "county", "县市账号只能导入和修改本县市的主播和企业"))
         try:
             accounts = _parse_accounts(row.get("accounts", ""))
         except ValueError as exc:
@@ -199,9 +251,19 @@ def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str,
         credit_code = (row.get("credit_code") or "").strip().upper()
         if kind == "enterprise" and credit_code and not CREDIT_CODE_PATTERN.match(credit_code):
             errors.append(RowError(line, "credit_code", "统一社会信用代码应为 18 位"))
-        tax_text = (row.get("tax_compliant") or "").strip().lower()
-        if tax_text and tax_text not in TRUE_WORDS | FALSE_WORDS:
-            errors.append(RowError(line, "tax_compliant", "依法纳税应填 是 或 否"))
+        if (row.get("tax_compliant") or row.get("依法纳税") or "").strip():
+            errors.append(RowError(line, "tax_compliant", "依法纳税须按年度填写：表头请写成“依法纳税(2026)”，每个年度一列"))
+        tax_by_year: dict[int, str] = {}
+        for year, text in sorted(_tax_columns(row).items()):
+            status = tax.parse_status(text) if text else None
+            if text and status is None:
+                errors.append(RowError(line, f"依法纳税({year})", f"依法纳税({year})应填 是、否 或 未核实"))
+            elif text and not tax.MIN_YEAR <= year <= tax.MAX_YEAR:
+                errors.append(RowError(line, f"依法纳税({year})", f"年度应在 {tax.MIN_YEAR}–{tax.MAX_YEAR} 之间"))
+            elif status is not None:
+                tax_by_year[year] = status
+        if tax_by_year and kind == "host":
+            errors.append(RowError(line, "tax_compliant", "依法纳税只对企业填写"))
         if kind and pid:
             if (kind, pid) in seen_ids:
                 errors.append(RowError(line, "id", f"编号与第 {seen_ids[(kind, pid)]} 行重复"))
@@ -209,7 +271,7 @@ def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str,
                 owner = seen_accounts.get((kind, platform, account))
                 if owner is not None:
                     errors.append(RowError(line, "accounts", f"平台账号 {platform}:{account} 与第 {owner} 行重复"))
-        if errors:
+        if errors or kind is None:  # no kind is one of the errors
             report.errors.extend(errors)
             continue
         seen_ids[(kind, pid)] = line
@@ -218,9 +280,8 @@ def import_participants(factory: sessionmaker[Session], rows: Iterable[dict[str,
         enterprise_ids = None
         if kind == "host" and row.get("enterprises") is not None:
             enterprise_ids = [e for e in (p.strip() for p in re.split(r"[;；,，]", row["enterprises"])) if e]
-        good.append((line, dict(kind=kind, id=pid, name=name, county=county, accounts=accounts,
-                                credit_code=credit_code, tax_compliant=tax_text not in FALSE_WORDS,
-                                enterprises=enterprise_ids)))
+        good.append((line, dict(kind=kind, id=pid, name=name, county=county, region_code=region, accounts=accounts,
+                                credit_code=credit_code, tax=tax_by_year, enterprises=enterprise_ids)))
 
     with transaction(factory) as session:
         known = set(session.scalars(select(Enterprise.id)).all()) | {i["id"] for _, i in good
@@ -255,7 +316,7 @@ def _release_accounts(session: Session, account_model, owner_attr: str, owner_id
 
 def _upsert_host(session: Session, item: dict) -> None:
     host = session.get(Host, item["id"]) or Host(id=item["id"])
-    host.name, host.county = item["name"], item["county"]
+    host.name, host.county, host.region_code = item["name"], item["county"], item["region_code"]
     session.add(host)
     host.accounts.clear()
     session.flush()  # delete the old accounts before inserting the row's (unique platform+account)
@@ -271,9 +332,12 @@ def _upsert_host(session: Session, item: dict) -> None:
 
 def _upsert_enterprise(session: Session, item: dict) -> None:
     enterprise = session.get(Enterprise, item["id"]) or Enterprise(id=item["id"])
-    enterprise.name, enterprise.county = item["name"], item["county"]
-    enterprise.credit_code, enterprise.tax_compliant = item["credit_code"], item["tax_compliant"]
+    enterprise.name, enterprise.county, enterprise.region_code = item["name"], item["county"], item["region_code"]
+    enterprise.credit_code = item["credit_code"]
     session.add(enterprise)
+    session.flush()
+    for year, status in item["tax"].items():
+        tax.write(session, enterprise.id, year, status)
     enterprise.accounts.clear()
     session.flush()
     _release_accounts(session, EnterpriseAccount, "enterprise_id", item["id"], item["accounts"])

@@ -261,17 +261,43 @@ def requalify(factory: sessionmaker[Session], campaign_slug: str, board: str, pa
         session.delete(existing)  # an ORM delete, so the audit log sees it
 
 
-def list_participants(factory: sessionmaker[Session], board: str) -> list[dict]:
-    """Hosts (with platform accounts and the enterprises they sell for) or enterprises."""
+def list_participants(factory: sessionmaker[Session], board: str,
+                      counties: frozenset[str] | None = None) -> list[dict]:
+    """Hosts (with platform accounts and the enterprises they sell for) or enterprises (with their tax
+    status per recorded year); with ``counties``, only those registered in them."""
+    from configstore.award_models import EnterpriseTaxStatus
+
     with factory() as session:
         if board == "hosts":
-            return [{"id": h.id, "name": h.name, "county": h.county,
+            hosts = select(Host).order_by(Host.id)
+            if counties is not None:
+                hosts = hosts.where(Host.county.in_(sorted(counties)))
+            return [{"id": h.id, "name": h.name, "county": h.county, "region_code": h.region_code,
                      "accounts": [f"{a.platform}:{a.account_id}" for a in h.accounts],
                      "enterprises": [link.enterprise_id for link in h.enterprise_links]}
-                    for h in session.scalars(select(Host).order_by(Host.id)).all()]
-        return [{"id": e.id, "name": e.name, "county": e.county, "credit_code": e.credit_code,
-                 "tax_compliant": e.tax_compliant, "accounts": [f"{a.platform}:{a.account_id}" for a in e.accounts]}
-                for e in session.scalars(select(Enterprise).order_by(Enterprise.id)).all()]
+                    for h in session.scalars(hosts).all()]
+        query = select(Enterprise).order_by(Enterprise.id)
+        if counties is not None:
+            query = query.where(Enterprise.county.in_(sorted(counties)))
+        tax: dict[str, dict[str, str]] = {}
+        for pid, year, status in session.execute(select(EnterpriseTaxStatus.enterprise_id, EnterpriseTaxStatus.year,
+                                                        EnterpriseTaxStatus.status)
+                                                 .order_by(EnterpriseTaxStatus.year)).all():
+            tax.setdefault(pid, {})[str(year)] = status
+        return [{"id": e.id, "name": e.name, "county": e.county, "region_code": e.region_code,
+                 "credit_code": e.credit_code, "tax_status": tax.get(e.id, {}),
+                 "accounts": [f"{a.platform}:{a.account_id}" for a in e.accounts]}
+                for e in session.scalars(query).all()]
+
+
+def participant_regions(factory: sessionmaker[Session]) -> dict[tuple[str, str], str]:
+    """("hosts"|"enterprises", id) -> registered region code, for the participants that have one."""
+    with factory() as session:
+        found = {("hosts", pid): code for pid, code in session.execute(select(Host.id, Host.region_code)).all()
+                 if code}
+        found |= {("enterprises", pid): code for pid, code in
+                  session.execute(select(Enterprise.id, Enterprise.region_code)).all() if code}
+    return found
 
 
 def register_account(factory: sessionmaker[Session], board: str, platform: str, account_id: str,

@@ -28,6 +28,7 @@ def row_from_envelope(envelope: dict[str, Any], raw_event: bytes) -> SalesRow:
         host=event.get("host", ""), enterprise=event.get("enterprise", ""), order_id=event.get("order_id", ""),
         refund_id=event.get("refund_id", ""), live_id=event.get("live_id", ""), sku=product.get("sku", ""),
         product_name=product.get("name", ""), category=product.get("category", ""), county=event.get("county", ""),
+        region_code=event.get("region_code", ""),
         buyer=event.get("buyer", ""), quantity=int(event.get("quantity", 0)), amount_fen=int(event.get("amount_fen", 0)),
         peak_viewers=int(event.get("peak_viewers", 0)), total_viewers=int(event.get("total_viewers", 0)),
         raw=raw_event.decode("utf-8"),

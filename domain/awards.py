@@ -4,12 +4,17 @@ Reading choices, made here once:
 
 * "首次突破" (first breaks through) a sales threshold means annual sales STRICTLY above it;
   sales exactly equal to the threshold do not count.
-* "首次" is tracked through grants: a tier counts as already reached once it was granted.
-* "同类型奖励、补助就高不就低，不重复计算": the three sales milestones are one type, so one
-  enterprise's milestone money never adds up beyond the highest tier it reached (default
-  policy). Other rewards: each numbered clause of the document is one type, except clause
-  (十七), which names two different things (an overseas O2O shop and an overseas warehouse)
-  and is kept as two types.
+* "首次" is tracked through the grant ledger (domain.ledger): a tier counts as reached once it
+  was granted on a final list, in any year; a draft, frozen or published-but-not-final list
+  grants nothing yet.
+* "且依法纳税" is a fact about the year: an enterprise's tax status is recorded per year as
+  依法纳税, 未依法纳税 or 未核实. Only 依法纳税 grants; 未核实 (nothing recorded) never counts
+  as compliant: the enterprise is listed as 待核实 with what is missing.
+* "同类型奖励、补助就高不就低，不重复计算": the three sales milestones are one type; the rest of
+  the catalogue and the reading of "type" are in domain.catalogue, the rule itself in
+  domain.ledger.same_type_outcome.
+* A recompute never drops ledger money: an enterprise whose grant for the year is in the ledger
+  keeps its line, with a review flag and the reason when the year's figures no longer support it.
 """
 
 from __future__ import annotations
@@ -20,63 +25,24 @@ from enum import Enum
 from fractions import Fraction
 from typing import Iterable, Mapping, Sequence
 
+from domain.catalogue import MILESTONE_CODES, reward
+from domain.ledger import STATUS_NAMES_ZH, Grant, TopUpPolicy, same_type_outcome
 from domain.money import format_yuan, require_fen, wan_yuan
 from domain.ranking import BoardEntry
 from domain.regions import XIANGXI_COUNTY_CODES
 
-# --------------------------------------------------------------------------------------
-# One-time rewards and "same type, highest only".
+
+class TaxStatus(Enum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non_compliant"
+    UNVERIFIED = "unverified"
+
+    @property
+    def label(self) -> str:
+        return TAX_STATUS_NAMES_ZH[self.value]
 
 
-@dataclass(frozen=True)
-class OneTimeReward:
-    code: str
-    reward_type: str  # rewards sharing a type are never added up (highest only)
-    clause: str  # clause of 州政办发〔2018〕25号
-    label: str
-    amount_fen: int
-
-
-def _reward(code: str, reward_type: str, clause: str, label: str, amount_wan: int) -> OneTimeReward:
-    return OneTimeReward(code, reward_type, clause, label, wan_yuan(amount_wan))
-
-
-ONE_TIME_REWARDS: Mapping[str, OneTimeReward] = {
-    r.code: r
-    for r in (
-        _reward("site_county_centre", "service_site_rating", "（一）", "县市区电商运营中心", 8),
-        _reward("site_township_station", "service_site_rating", "（一）", "乡镇（街道）电商服务站", 3),
-        _reward("site_village_point", "service_site_rating", "（一）", "村（社区）电商服务点", 1),
-        _reward("xiangxi_pavilion_operator", "xiangxi_pavilion", "（二）", "“湘西馆”运营费用补贴", 50),
-        _reward("self_built_platform", "self_built_platform", "（三）", "自建电子商务平台", 10),
-        _reward("sales_milestone_1", "sales_milestone", "（四）", "年度销售额首次突破1000万元", 5),
-        _reward("sales_milestone_2", "sales_milestone", "（四）", "年度销售额首次突破3000万元", 10),
-        _reward("sales_milestone_3", "sales_milestone", "（四）", "年度销售额首次突破5000万元", 20),
-        _reward("demo_enterprise_national", "demonstration_enterprise", "（五）", "国家级电子商务示范企业", 30),
-        _reward("demo_enterprise_provincial", "demonstration_enterprise", "（五）", "省级电子商务示范企业", 20),
-        _reward("ecommerce_park", "ecommerce_park", "（九）", "电子商务产业园区", 50),
-        _reward("demo_park_national", "demonstration_park", "（十）", "国家级电子商务示范园区（基地）", 100),
-        _reward("demo_park_provincial", "demonstration_park", "（十）", "省级电子商务示范园区（基地）", 50),
-        _reward("demo_county_national", "demonstration_county", "（十一）", "国家级电子商务进农村综合示范县", 50),
-        _reward("demo_county_provincial", "demonstration_county", "（十一）", "省级电子商务进农村综合示范县", 20),
-        _reward("delivery_network", "delivery_network", "（十三）", "电子商务物流配送网络", 50),
-        _reward("overseas_o2o_shop", "overseas_o2o_shop", "（十七）", "海外湘西特产O2O体验店", 10),
-        _reward("overseas_warehouse", "overseas_warehouse", "（十七）", "海外托管仓", 10),
-    )
-}
-
-
-def highest_only(rewards_of_same_type: Sequence[OneTimeReward]) -> OneTimeReward:
-    """The one reward paid when a party qualifies for several of the same type.
-
-    Equal amounts: the first by code, only so the answer is deterministic.
-    """
-    if not rewards_of_same_type:
-        raise ValueError("highest_only needs at least one reward")
-    types = {r.reward_type for r in rewards_of_same_type}
-    if len(types) != 1:
-        raise ValueError(f"rewards of different types cannot be compared: {sorted(types)}")
-    return min(rewards_of_same_type, key=lambda r: (-r.amount_fen, r.code))
+TAX_STATUS_NAMES_ZH = {"compliant": "依法纳税", "non_compliant": "未依法纳税", "unverified": "未核实"}
 
 
 # --------------------------------------------------------------------------------------
@@ -90,22 +56,24 @@ class MilestoneTier:
     amount_fen: int
     threshold_label: str
 
+    @property
+    def reward_code(self) -> str:
+        return MILESTONE_CODES[self.tier]
+
 
 MILESTONE_TIERS: tuple[MilestoneTier, ...] = (
     MilestoneTier(1, wan_yuan(1000), wan_yuan(5), "1000万元"),
     MilestoneTier(2, wan_yuan(3000), wan_yuan(10), "3000万元"),
     MilestoneTier(3, wan_yuan(5000), wan_yuan(20), "5000万元"),
 )
-_TIER_BY_NUMBER = {t.tier: t for t in MILESTONE_TIERS}
+TIER_BY_NUMBER = {t.tier: t for t in MILESTONE_TIERS}
+_TIER_BY_CODE = {t.reward_code: t for t in MILESTONE_TIERS}
+MILESTONE_GROUP = "sales_milestone"
 
 
-class MilestonePolicy(Enum):
-    # Default: a higher tier reached later pays only the difference to what was already
-    # paid, so the total equals the highest tier reached ("就高不就低，不重复计算").
-    PAY_DIFFERENCE = "pay_difference"
-    # Alternative reading: each tier is its own "首次突破" reward; a later higher tier pays
-    # its whole amount. Lower or equal tiers are still never paid again.
-    PAY_FULL_HIGHER_TIER = "pay_full_higher_tier"
+def milestone_scope(year: int) -> tuple[str, str, str]:
+    """The award list a year's milestone grants come from (its ledger entries carry this scope)."""
+    return ("sales_milestone", "year", str(year))
 
 
 @dataclass(frozen=True)
@@ -114,23 +82,15 @@ class EnterpriseYearSales:
     year: int
     # Online sales of the prefecture's farm products in that year, net of refunds.
     annual_sales_fen: int
-    tax_compliant: bool
+    tax: TaxStatus = TaxStatus.UNVERIFIED  # that year's status
 
     def __post_init__(self) -> None:
         require_fen(self.annual_sales_fen, "annual_sales_fen")
+        if not isinstance(self.tax, TaxStatus):
+            raise TypeError("tax must be a TaxStatus")
 
 
-@dataclass(frozen=True)
-class MilestoneGrant:
-    enterprise_id: str
-    year: int
-    tier: int
-    amount_fen: int
-
-    def __post_init__(self) -> None:
-        require_fen(self.amount_fen, "amount_fen")
-        if self.tier not in _TIER_BY_NUMBER:
-            raise ValueError(f"unknown milestone tier {self.tier}")
+GRANTED, CARRIED, NOT_GRANTED, UNVERIFIED = "granted", "carried", "not_granted", "unverified"
 
 
 @dataclass(frozen=True)
@@ -139,10 +99,18 @@ class MilestoneDecision:
     year: int
     annual_sales_fen: int
     reached_tier: int | None  # highest tier this year's sales pass, granted or not
-    granted: bool
-    tier: int | None  # tier granted (None when not granted)
-    amount_fen: int  # 0 when not granted
+    outcome: str  # granted (new money now) | carried (ledger money only) | not_granted | unverified (待核实)
+    tier: int | None  # the line's tier: the highest of the carried and the new grant; None without a line
+    amount_fen: int  # the line's total for the year: carried ledger money + new_fen
+    new_fen: int  # granted now, on top of what the ledger already holds for this year
     reason: str
+    carried: tuple[Grant, ...] = ()  # this year's ledger grants the line keeps
+    flags: tuple[str, ...] = ()  # review prompts (refunds, tax status) on carried grants
+    missing: tuple[str, ...] = ()  # what a 待核实 enterprise lacks
+
+    @property
+    def on_list(self) -> bool:
+        return self.outcome in (GRANTED, CARRIED)
 
 
 def reached_tier(annual_sales_fen: int) -> MilestoneTier | None:
@@ -151,16 +119,45 @@ def reached_tier(annual_sales_fen: int) -> MilestoneTier | None:
     return passed[-1] if passed else None
 
 
+def _grant_text(g: Grant) -> str:
+    return f"“{g.reward.name}”{format_yuan(g.amount_fen)}（{g.source or '奖励台账'}，{STATUS_NAMES_ZH[g.status]}）"
+
+
+def _carried_flags(year: int, sales_fen: int, tax: TaxStatus, carried: Sequence[Grant]) -> tuple[str, ...]:
+    flags = []
+    for g in carried:
+        tier = _TIER_BY_CODE[g.reward_code]
+        if sales_fen <= tier.threshold_fen:
+            flags.append(f"退款后{year}年度销售额为{format_yuan(sales_fen)}，未突破{tier.threshold_label}"
+                         f"（该档已奖励{format_yuan(g.amount_fen)}，已记入奖励台账：{g.source or '奖励台账'}），请复核；"
+                         f"台账记录保留，不因重新计算删除")
+        if tax is TaxStatus.NON_COMPLIANT:
+            flags.append(f"{year}年度纳税状态现为“未依法纳税”（突破{tier.threshold_label}档已奖励"
+                         f"{format_yuan(g.amount_fen)}，已记入奖励台账），请复核")
+    return tuple(flags)
+
+
+def _superseded_reason(outcome, tier: MilestoneTier) -> str:
+    by = outcome.by
+    if by is not None and by.reward_code == tier.reward_code:
+        return f"突破{tier.threshold_label}档已于{by.year}年度奖励，不重复奖励"
+    if by is not None:
+        return f"已于{by.year}年度获得更高档（突破{_TIER_BY_CODE[by.reward_code].threshold_label}）奖励，就高不就低，不重复奖励"
+    return f"已累计奖励{format_yuan(outcome.held_fen)}，不低于本档奖励，不重复奖励"
+
+
 def milestone_decisions(
     year: int,
     sales: Iterable[EnterpriseYearSales],
-    earlier_grants: Iterable[MilestoneGrant],
+    ledger: Iterable[Grant],
     *,
-    policy: MilestonePolicy = MilestonePolicy.PAY_DIFFERENCE,
+    policy: TopUpPolicy = TopUpPolicy.PAY_DIFFERENCE,
 ) -> list[MilestoneDecision]:
-    """Decide the sales-milestone rewards for ``year``, one decision per enterprise with sales
-    that year (sorted by enterprise id). Only grants of years before ``year`` count as
-    earlier, so re-running a year gives the same answer."""
+    """Decide the sales-milestone rewards for ``year``: one decision per enterprise with sales that
+    year or with this year's grants in the ledger, sorted by enterprise id.
+
+    ``ledger``: every ledger grant (other groups are ignored). Grants of this year's own list are
+    carried on the line whatever the sales are now; grants of any other year count as reached."""
     rows: dict[str, EnterpriseYearSales] = {}
     for row in sales:
         if row.year != year:
@@ -168,62 +165,66 @@ def milestone_decisions(
         if row.enterprise_id in rows:
             raise ValueError(f"duplicate sales row for {row.enterprise_id} in {year}")
         rows[row.enterprise_id] = row
-    grants_by_enterprise: dict[str, list[MilestoneGrant]] = {}
-    for grant in earlier_grants:
-        if grant.year < year:
-            grants_by_enterprise.setdefault(grant.enterprise_id, []).append(grant)
+    scope = milestone_scope(year)
+    held_by: dict[str, list[Grant]] = {}
+    for grant in ledger:
+        if grant.live and grant.reward.group == MILESTONE_GROUP:
+            held_by.setdefault(grant.recipient_id, []).append(grant)
 
     decisions = []
-    for enterprise_id in sorted(rows):
-        row = rows[enterprise_id]
+    carried_ids = {g.recipient_id for gs in held_by.values() for g in gs if g.list_scope == scope}
+    for enterprise_id in sorted(set(rows) | carried_ids):
+        row = rows.get(enterprise_id, EnterpriseYearSales(enterprise_id, year, 0))
+        held = held_by.get(enterprise_id, [])
+        carried = tuple(g for g in held if g.list_scope == scope)
         tier = reached_tier(row.annual_sales_fen)
         reached = tier.tier if tier else None
-
-        def no(reason: str, enterprise_id: str = enterprise_id, row: EnterpriseYearSales = row,
-               reached: int | None = reached) -> MilestoneDecision:
-            return MilestoneDecision(enterprise_id, year, row.annual_sales_fen, reached, False, None, 0, reason)
-
+        new_fen = 0
+        missing: tuple[str, ...] = ()
+        granted: MilestoneTier | None = None  # the tier this computation pays (part of), if any
         if tier is None:
-            decisions.append(no(f"年度销售额{format_yuan(row.annual_sales_fen)}，未突破1000万元"))
-            continue
-        if not row.tax_compliant:
-            decisions.append(no("未依法纳税，不予奖励"))
-            continue
-        grants = grants_by_enterprise.get(enterprise_id, [])
-        best = max(grants, key=lambda g: g.tier, default=None)
-        if best is not None and best.tier == tier.tier:
-            decisions.append(no(f"突破{tier.threshold_label}档已于{best.year}年度奖励，不重复奖励"))
-            continue
-        if best is not None and best.tier > tier.tier:
-            best_label = _TIER_BY_NUMBER[best.tier].threshold_label
-            decisions.append(
-                no(f"已于{best.year}年度获得更高档（突破{best_label}）奖励，就高不就低，不重复奖励")
-            )
-            continue
-
-        paid_fen = sum(g.amount_fen for g in grants)
-        if policy is MilestonePolicy.PAY_DIFFERENCE and paid_fen:
-            amount = tier.amount_fen - paid_fen
-            if amount <= 0:
-                decisions.append(no(f"已累计奖励{format_yuan(paid_fen)}，不低于本档奖励，不重复奖励"))
-                continue
-            reason = (
-                f"年度销售额首次突破{tier.threshold_label}，就高不就低：本档奖励"
-                f"{format_yuan(tier.amount_fen)}，扣除已奖励{format_yuan(paid_fen)}，"
-                f"补足差额{format_yuan(amount)}"
-            )
+            reason, outcome = f"年度销售额{format_yuan(row.annual_sales_fen)}，未突破1000万元", NOT_GRANTED
+        elif row.tax is TaxStatus.UNVERIFIED:
+            missing = (f"{year}年度依法纳税核实结果",)
+            reason, outcome = (f"年度销售额{format_yuan(row.annual_sales_fen)}，突破{tier.threshold_label}，"
+                               f"但{year}年度纳税状态未核实：待核实后重新计算"), UNVERIFIED
+        elif row.tax is TaxStatus.NON_COMPLIANT:
+            reason, outcome = "未依法纳税，不予奖励", NOT_GRANTED
         else:
-            amount = tier.amount_fen
-            reason = f"年度销售额首次突破{tier.threshold_label}，且依法纳税，奖励{format_yuan(amount)}"
-        decisions.append(
-            MilestoneDecision(enterprise_id, year, row.annual_sales_fen, tier.tier, True, tier.tier, amount, reason)
-        )
+            decided = same_type_outcome(_reward_of(tier), held, year=year, policy=policy)
+            if decided.superseded:
+                reason, outcome = _superseded_reason(decided, tier), NOT_GRANTED
+            else:
+                new_fen, outcome = decided.payable_fen, GRANTED
+                granted = tier if new_fen else None
+                if decided.held_fen and policy is TopUpPolicy.PAY_DIFFERENCE:
+                    reason = (f"年度销售额首次突破{tier.threshold_label}，就高不就低：本档奖励"
+                              f"{format_yuan(tier.amount_fen)}，扣除已奖励{format_yuan(decided.held_fen)}，"
+                              f"补足差额{format_yuan(new_fen)}")
+                else:
+                    reason = f"年度销售额首次突破{tier.threshold_label}，且依法纳税，奖励{format_yuan(new_fen)}"
+        flags = _carried_flags(year, row.annual_sales_fen, row.tax, carried)
+        if carried:
+            kept = "；".join(_grant_text(g) for g in carried)
+            reason = f"已记入奖励台账：{kept}" + (f"；本次新增：{reason}" if new_fen else "")
+            outcome = GRANTED if new_fen else CARRIED
+            tiers = [_TIER_BY_CODE[g.reward_code].tier for g in carried] + ([granted.tier] if granted else [])
+            line_tier: int | None = max(tiers)
+        else:
+            line_tier = granted.tier if granted else None
+        decisions.append(MilestoneDecision(
+            enterprise_id, year, row.annual_sales_fen, reached, outcome, line_tier,
+            sum(g.amount_fen for g in carried) + new_fen, new_fen, reason, carried, flags, missing))
     return decisions
+
+
+def _reward_of(tier: MilestoneTier):
+    return reward(tier.reward_code)
 
 
 @dataclass(frozen=True)
 class ReviewFlag:
-    """A granted milestone whose year's sales no longer pass its threshold.
+    """A ledger milestone grant whose year's sales no longer pass its threshold.
 
     A prompt for organizers to review, never a revocation."""
 
@@ -236,32 +237,22 @@ class ReviewFlag:
     reason: str
 
 
-def review_flags(
-    grants: Iterable[MilestoneGrant], current_sales: Iterable[EnterpriseYearSales]
-) -> list[ReviewFlag]:
-    """Flag grants whose year's current (post-refund) sales are no longer above the tier's
+def review_flags(grants: Iterable[Grant], current_sales: Iterable[EnterpriseYearSales]) -> list[ReviewFlag]:
+    """Flag milestone grants whose year's current (post-refund) sales are no longer above the tier's
     threshold. Grants with no sales row for their year are not judged."""
     sales_by_key = {(s.enterprise_id, s.year): s.annual_sales_fen for s in current_sales}
     flags = []
-    for grant in sorted(grants, key=lambda g: (g.enterprise_id, g.year, g.tier)):
-        current = sales_by_key.get((grant.enterprise_id, grant.year))
-        tier = _TIER_BY_NUMBER[grant.tier]
+    for grant in sorted((g for g in grants if g.live and g.reward_code in _TIER_BY_CODE),
+                        key=lambda g: (g.recipient_id, g.year, g.reward_code)):
+        current = sales_by_key.get((grant.recipient_id, grant.year))
+        tier = _TIER_BY_CODE[grant.reward_code]
         if current is None or current > tier.threshold_fen:
             continue
-        flags.append(
-            ReviewFlag(
-                enterprise_id=grant.enterprise_id,
-                year=grant.year,
-                tier=grant.tier,
-                granted_amount_fen=grant.amount_fen,
-                threshold_fen=tier.threshold_fen,
-                current_sales_fen=current,
-                reason=(
-                    f"退款后{grant.year}年度销售额为{format_yuan(current)}，未突破{tier.threshold_label}"
-                    f"（该档已奖励{format_yuan(grant.amount_fen)}），请复核"
-                ),
-            )
-        )
+        flags.append(ReviewFlag(
+            enterprise_id=grant.recipient_id, year=grant.year, tier=tier.tier, granted_amount_fen=grant.amount_fen,
+            threshold_fen=tier.threshold_fen, current_sales_fen=current,
+            reason=(f"退款后{grant.year}年度销售额为{format_yuan(current)}，未突破{tier.threshold_label}"
+                    f"（该档已奖励{format_yuan(grant.amount_fen)}），请复核")))
     return flags
 
 
@@ -368,23 +359,24 @@ def rank_stations(stations: Iterable[StationYear]) -> dict[StationLevel, Station
 
     results = {}
     for level, members in by_level.items():
-        eligible, ineligible = [], []
+        eligible: list[tuple[StationYear, Decimal | int]] = []  # with its (recorded) quality score
+        ineligible: list[Ineligible] = []
         for s in sorted(members, key=lambda s: s.station_id):
             reasons = []
             if s.quality_score is None:
                 reasons.append("未录入服务质量评分")
             if s.volume_fen <= 0:
                 reasons.append("无交易业绩")
-            if reasons:
+            if reasons or s.quality_score is None:
                 ineligible.append(Ineligible(s.station_id, s.name, tuple(reasons)))
             else:
-                eligible.append(s)
-        top_volume = max((s.volume_fen for s in eligible), default=0)
+                eligible.append((s, s.quality_score))
+        top_volume = max((s.volume_fen for s, _ in eligible), default=0)
         scored = [
-            (VOLUME_WEIGHT * s.volume_fen / top_volume + QUALITY_WEIGHT * Fraction(s.quality_score), s)
-            for s in eligible
+            (VOLUME_WEIGHT * s.volume_fen / top_volume + QUALITY_WEIGHT * Fraction(quality), s, quality)
+            for s, quality in eligible
         ]
-        scored.sort(key=lambda pair: (-pair[0], -pair[1].volume_fen, pair[1].station_id))
+        scored.sort(key=lambda entry: (-entry[0], -entry[1].volume_fen, entry[1].station_id))
         ranked = tuple(
             RankedStation(
                 rank=rank,
@@ -392,12 +384,12 @@ def rank_stations(stations: Iterable[StationYear]) -> dict[StationLevel, Station
                 name=s.name,
                 level=level,
                 volume_fen=s.volume_fen,
-                quality_score=s.quality_score,
+                quality_score=quality,
                 composite_score=score,
                 rewarded=rank <= level.quota,
                 reward_fen=level.reward_fen if rank <= level.quota else 0,
             )
-            for rank, (score, s) in enumerate(scored, start=1)
+            for rank, (score, s, quality) in enumerate(scored, start=1)
         )
         results[level] = StationLevelResult(level, ranked, tuple(ineligible))
     return results
@@ -420,7 +412,7 @@ class SelectionKind(Enum):
 class CandidateFacts:
     participant_id: str
     county_code: str | None  # county-level division where registered; None = unknown
-    tax_compliant: bool | None = None  # required True for enterprises; None = not confirmed
+    tax: TaxStatus | None = None  # enterprises: the status for the selection's year(s); must be compliant
     disqualified_reason: str | None = None
 
 
@@ -454,8 +446,9 @@ def ineligibility_reasons(
         reasons.append("缺少注册地信息")
     elif facts.county_code not in XIANGXI_COUNTY_CODES:
         reasons.append(f"注册地不在湘西州（区划代码{facts.county_code}）")
-    if kind is SelectionKind.TOP_ENTERPRISES and (facts is None or facts.tax_compliant is not True):
-        reasons.append("未依法纳税" if facts is not None and facts.tax_compliant is False else "未确认依法纳税")
+    if kind is SelectionKind.TOP_ENTERPRISES and (facts is None or facts.tax is not TaxStatus.COMPLIANT):
+        reasons.append("未依法纳税" if facts is not None and facts.tax is TaxStatus.NON_COMPLIANT
+                       else "纳税状态未核实（待核实）")
     if facts is not None and facts.disqualified_reason:
         reasons.append(f"已取消资格：{facts.disqualified_reason}")
     if entry.net_gmv_fen < min_net_gmv_fen:

@@ -105,7 +105,7 @@ def roll_up(nodes: Iterable[RegionNode], direct_sales_fen: Mapping[str, int]) ->
         if code not in by_code:
             raise RegionTreeError(f"sales credited to unknown region {code!r}")
     children: dict[str, list[str]] = {code: [] for code in by_code}
-    roots = []
+    roots: list[str] = []
     for node in node_list:
         (children[node.parent_code] if node.parent_code is not None else roots).append(node.code)
 

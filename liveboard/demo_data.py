@@ -150,8 +150,9 @@ def participants_rows(hosts: list[DemoHost], enterprises: list[DemoEnterprise]) 
     """The same people as rows for configstore.participants_import (what a spreadsheet would hold)."""
     rows = [{"kind": "host", "id": h.id, "name": h.name, "county": h.county,
              "accounts": f"{h.platform}:{h.account_id}"} for h in hosts]
+    year = datetime.now(SHANGHAI).year  # tax status is per year
     rows += [{"kind": "enterprise", "id": e.id, "name": e.name, "county": e.county, "credit_code": e.credit_code,
-              "tax_compliant": "是"} for e in enterprises]
+              f"依法纳税({year})": "是"} for e in enterprises]
     return rows
 
 

@@ -12,7 +12,8 @@ blueprint never depends on it at import time. The contract it must offer:
 
 where a falsy result (or any exception) means "not authenticated". Writes need an operator
 (``principal.can("operator")`` when the principal has ``can``; else any role but "viewer"). Until that module and function
-exist, every request is refused with 401.
+exist, every request is refused with 401. When the module also offers
+``require_county_route(principal)``, it is called last: it refuses county-limited users (403).
 """
 from __future__ import annotations
 
@@ -87,6 +88,9 @@ def require_admin(write: bool) -> Any:
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if write and not _may_write(principal):
         raise ApiError(403, "forbidden", FORBIDDEN_ZH, details={"required_role": "operator", "role": _role(principal)})
+    county_check = getattr(importlib.import_module(AUTH_MODULE), "require_county_route", None)
+    if callable(county_check):
+        county_check(principal)  # a county user: these routes are for prefecture users (403 county_scope)
     return principal
 
 

@@ -14,6 +14,7 @@ from configstore import registry, snapshots
 from domain.periods import local_day
 from miniprogram_api.boards import PERIODS, _campaign, _window_key, rank_card_payload
 from miniprogram_api.mp_session import host_payload, require_host, require_user
+from services.notices import host_awards
 from services.runtime import current_runtime
 from wechat.binding import bound_host
 
@@ -73,9 +74,9 @@ def my_daily(slug: str):
 
 @bp.get("/v1/mp/me/awards")
 def my_awards():
-    """Shape: {"awards": [{"id", "name", "campaign", "amount_fen", "status", "granted_at"}]}.
-
-    Empty until the awards module exists; it will fill this from its own tables.
+    """The bound host's awards from lists 公示中 (notice) or 已定稿 (final), newest first:
+    {"host": {"id", "name"}, "awards": [{"list_id", "kind", "kind_name", "scope", "scope_key", "title",
+    "rank", "category", "amount_fen", "state", "state_name", "notice_ends_on", "updated_at"}], "updated_at"}.
     """
     host = require_host(require_user())
-    return jsonify({"host": {"id": host.host_id, "name": host.name}, "awards": []})
+    return jsonify(host_awards(current_runtime().sessions, host.host_id, host.name))

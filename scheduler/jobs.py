@@ -1,5 +1,6 @@
 """APScheduler wiring: the ranking job every `ranking_interval_seconds` (default 5 s), and with WeChat
-configured the push jobs (rank changes -> outbox, outbox -> WeChat) every `push_interval_seconds`.
+configured the push jobs (rank changes -> outbox, outbox -> WeChat) every `push_interval_seconds`, and
+the host-milestone job (scheduler/milestone_job.py) at the ranking interval.
 
 Jobs read the runtime they are given (stores, WeChat client, clock), so a test can run the same
 jobs against its own stack and clock. `Schedule` is the supervised component (liveboard/supervisor.py):
@@ -17,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from configstore.ratelimit import ConfigStoreRateLimitStorage
 from scheduler.connector_jobs import add_connector_jobs
+from scheduler.milestone_job import add_milestone_job
 from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
 from services.runtime import Runtime
@@ -37,6 +39,7 @@ def start_scheduler(runtime: Runtime, background: bool = True) -> BaseScheduler:
     scheduler.add_job(run_rankings, "interval", seconds=settings.ranking_interval_seconds, args=(runtime,),
                       id=RANKINGS, max_instances=1, coalesce=True, next_run_time=runtime.clock.now())
     add_push_jobs(scheduler, runtime)
+    add_milestone_job(scheduler, runtime)  # host sales milestones -> one message each
     add_connector_jobs(scheduler, runtime)  # platform connections: the pull backstop, pending-table purge
     # finished rate-limit windows (configstore/ratelimit.py) are dropped so the table stays small
     purge = ConfigStoreRateLimitStorage(context=lambda: (runtime.engine, runtime.clock)).purge_expired

@@ -20,9 +20,16 @@ from analytics.unattributed import (
     totals,
     unattributed_groups,
 )
-from configstore import places, registry, snapshots, sources
+from configstore import places, registry, snapshots, sources, tax
 from configstore.errors import ConfigError
-from configstore.participants_import import ImportReport, ImportTooLarge, RowError, import_participants, read_rows
+from configstore.participants_import import (
+    TAX_COLUMN,
+    ImportReport,
+    ImportTooLarge,
+    RowError,
+    import_participants,
+    read_rows,
+)
 from configstore.targets_import import import_targets
 from domain.boards import BOARDS
 from domain.periods import SHANGHAI, local_day
@@ -45,9 +52,11 @@ def unattributed(runtime: Runtime, campaign: str | None = None) -> list[Unattrib
                                enterprises=registry.attribution(sessions, "enterprises"), campaign=campaign)
 
 
-def import_file(runtime: Runtime, filename: str, content: bytes) -> ImportReport:
-    """Hosts and enterprises from a spreadsheet, read tolerantly (see import_participant_rows)."""
-    return import_participant_rows(runtime, _read(filename, content))
+def import_file(runtime: Runtime, filename: str, content: bytes,
+                counties: frozenset[str] | None = None) -> ImportReport:
+    """Hosts and enterprises from a spreadsheet, read tolerantly (see import_participant_rows).
+    ``counties``: a county user's counties (rows of other counties are refused), None for everyone."""
+    return import_participant_rows(runtime, read_upload(filename, content), counties)
 
 
 def _row_dict(error: RowError) -> dict:
@@ -174,6 +183,13 @@ def normalise_participant_rows(rows: list[dict[str, str]]) -> tuple[list[dict[st
                 row["tax_compliant"] = "是" if tolerant.parse_yes_no(row["tax_compliant"]) else "否"
             except tolerant.InputError as exc:
                 problems.append(RowError(line, "tax_compliant", exc.message))
+        for column in [c for c in row if TAX_COLUMN.match((c or "").strip()) and (row[c] or "").strip()]:
+            if tax.parse_status(row[column]) == "unverified":
+                continue  # 未核实 as written
+            try:  # the status of that year: 有 / 是 / √ ... read like any yes or no
+                row[column] = "是" if tolerant.parse_yes_no(row[column]) else "否"
+            except tolerant.InputError as exc:
+                problems.append(RowError(line, column, exc.message))
         if row.get("credit_code"):
             row["credit_code"] = tolerant.normalise_credit_code(row["credit_code"])
         for column in ("kind", "id", "name"):
@@ -190,16 +206,18 @@ def normalise_participant_rows(rows: list[dict[str, str]]) -> tuple[list[dict[st
     return cleaned, errors, warnings
 
 
-def import_participant_rows(runtime: Runtime, rows: list[dict[str, str]]) -> ParticipantImport:
+def import_participant_rows(runtime: Runtime, rows: list[dict[str, str]],
+                            counties: frozenset[str] | None = None) -> ParticipantImport:
     cleaned, errors, warnings = normalise_participant_rows(rows)
-    report = import_participants(runtime.sessions, cleaned)
+    report = import_participants(runtime.sessions, cleaned, counties)
     bad_lines = {e.row for e in report.errors}
     return ParticipantImport(hosts=report.hosts, enterprises=report.enterprises,
                              errors=sorted(report.errors + errors, key=lambda e: e.row),
                              warnings=[w for w in warnings if w.row not in bad_lines])
 
 
-def _read(filename: str, content: bytes) -> list[dict[str, str]]:
+def read_upload(filename: str, content: bytes) -> list[dict[str, str]]:
+    """The rows of an uploaded .csv / .xlsx, or ConfigError in Chinese."""
     try:
         return read_rows(filename, content)
     except ImportTooLarge as exc:  # refused before it was read whole
@@ -244,7 +262,7 @@ def normalise_target_rows(sessions, rows: list[dict[str, str]]) -> list[dict[str
 
 
 def import_targets_file(runtime: Runtime, filename: str, content: bytes, year: int) -> dict:
-    report = import_targets(runtime.sessions, normalise_target_rows(runtime.sessions, _read(filename, content)),
+    report = import_targets(runtime.sessions, normalise_target_rows(runtime.sessions, read_upload(filename, content)),
                             year)
     return report.as_dict()
 
@@ -269,15 +287,18 @@ def _workbook(sheets: list[tuple[str, list[list[Any]]]], widths: list[int]) -> b
     return buffer.getvalue()
 
 
-PARTICIPANT_COLUMNS = ["类型", "编号", "名称", "县市代码", "平台账号", "统一社会信用代码", "依法纳税", "所属企业"]
+def participant_columns(year: int) -> list[str]:
+    return ["类型", "编号", "名称", "县市代码", "平台账号", "统一社会信用代码", f"依法纳税({year})", "所属企业", "所在区划"]
 
 
-def participants_template_xlsx() -> bytes:
+def participants_template_xlsx(year: int | None = None) -> bytes:
     """The participant import template: the headers, one example host and one enterprise, and a
-    sheet that explains each column."""
-    rows = [PARTICIPANT_COLUMNS,
-            ["企业", "E001", "古丈县牛角山生态农业有限公司", "古丈县", "抖音:gzmj-shop", "91433126MA4L0XXXX1", "是", ""],
-            ["主播", "H001", "向秀英", "433126", "抖音:dy-xxy;快手:ks-xxy", "", "", "E001"]]
+    sheet that explains each column. Tax status is per year: the template has this year's column."""
+    year = year or datetime.now(SHANGHAI).year
+    rows = [participant_columns(year),
+            ["企业", "E001", "古丈县牛角山生态农业有限公司", "古丈县", "抖音:gzmj-shop", "91433126MA4L0XXXX1", "是", "",
+             "433126100"],
+            ["主播", "H001", "向秀英", "433126", "抖音:dy-xxy;快手:ks-xxy", "", "", "E001", ""]]
     notes = [["列", "怎么填"],
              ["类型", "主播 或 企业"],
              ["编号", "自定的唯一编号，字母、数字、下划线、连字符，例如 H001、E001；编号已存在的行会更新"],
@@ -285,9 +306,11 @@ def participants_template_xlsx() -> bytes:
              ["县市代码", "6 位行政区划代码或县市名称，例如 433101 或 吉首市；湘西州以外的代码会照常导入并提示核对"],
              ["平台账号", "平台:账号，多个用分号隔开，例如 抖音:dy123;快手:ks9（平台可写中文名，冒号全角半角均可）"],
              ["统一社会信用代码", "企业填写，18 位"],
-             ["依法纳税", "企业填写，是 或 否（不填按 是）"],
-             ["所属企业", "主播填写，主播代为销售的企业编号，多个用分号隔开"]]
-    return _workbook([("主播与企业", rows), ("填写说明", notes)], [10, 10, 30, 12, 28, 22, 10, 12])
+             [f"依法纳税({year})", f"企业填写 {year} 年度是否依法纳税：是、否 或 未核实；其他年度另加一列，如 依法纳税({year - 1})。"
+                                 "不填的年度为“未核实”，不视为依法纳税（销售额奖励列为待核实）；不写年度的“依法纳税”列不能导入"],
+             ["所属企业", "主播填写，主播代为销售的企业编号，多个用分号隔开"],
+             ["所在区划", "可选：所在的县市区、乡镇（9 位）或村（12 位）统计用区划代码，须在本行县市之内；销售额按此计入乡镇、村"]]
+    return _workbook([("主播与企业", rows), ("填写说明", notes)], [10, 10, 30, 12, 28, 22, 14, 12, 14])
 
 
 def targets_template_xlsx(year: int) -> bytes:

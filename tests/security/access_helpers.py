@@ -3,9 +3,10 @@
 what must never show up in a refusal, another host's answer, or a log line.
 
 The stack: one organizer per role with an API token, a webhook source, an active campaign with
-published boards (12 hosts, distinctive amounts), an award list, a service station, and three
+published boards (12 hosts, distinctive amounts), an award list, a service station, an approved
+application with an evidence file (so a ledger entry), all in 吉首市 (433101), and three
 mini-program users from the fake WeChat server: alice bound to H12, bob bound to H03, and an
-unbound stranger.
+unbound stranger. County users of 泸溪县 (433122), one per role, are "another county".
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from flask import Flask
 from sqlalchemy import select
 
 import configstore.all_models  # noqa: F401 - every table in Base.metadata
-from configstore import accounts, places
+from configstore import accounts, applications, ledger, places
 from configstore.accounts import ROLES
 from configstore.db import Base, transaction
 from configstore.models import Enterprise
@@ -37,6 +38,7 @@ from tests.support import order_event
 from wechat.binding import issue_bind_code
 
 SLUG = "sec-2026"
+OTHER_COUNTY = "433122"  # 泸溪县: everything seeded is in 吉首市 (433101)
 # a platform connection (its console pages take <connection>); nothing listens at its API address
 CONNECTION_CREDENTIALS = {"app_key": "7000000000000000777", "app_secret": "sec-douyin-app-secret-7f3a9c"}
 ENTERPRISE = ("E777", "湘西保密茶业有限公司")
@@ -192,7 +194,7 @@ def build_seeded(tmp_path: Path, chdb: Path, fake: FakeWeChat, request) -> Seede
     sessions = stack.sessions
     seed_campaign(sessions, SLUG)
     with transaction(sessions) as s:
-        s.add(Enterprise(id=ENTERPRISE[0], name=ENTERPRISE[1], county="433101", tax_compliant=True))
+        s.add(Enterprise(id=ENTERPRISE[0], name=ENTERPRISE[1], county="433101"))
     events = [order_event(campaign=SLUG, host=f"H{n:02d}", enterprise=ENTERPRISE[0], amount_fen=amount_for(n))
               for n in range(1, 13)]
     assert stack.sender.post({"events": events}).status_code == 202
@@ -202,7 +204,17 @@ def build_seeded(tmp_path: Path, chdb: Path, fake: FakeWeChat, request) -> Seede
                                             scope_key=SLUG)
     winner = next(i["participant_id"] for i in award["items"] if i["included"])
     station = places.add_station(sessions, kind="county_centre", region_code="433101", name="吉首市电商运营中心")
+    application = applications.create(sessions, reward_code="demo_enterprise_provincial", year=2026,
+                                      recipient_id=ENTERPRISE[0], summary=f"{ENTERPRISE[1]}申报")
+    evidence = applications.add_file(sessions, application["id"], "称号.pdf", b"%PDF-1.4\n%%EOF\n")
+    for step in applications.STEPS[:4]:
+        applications.record_step(sessions, application["id"], step, "approved")
+    entry_id = ledger.list_entries(sessions)[0]["id"]
     token_ids = {t["username"].removesuffix("-user"): t["id"] for t in accounts.list_tokens(sessions)}
+    for role in ROLES:  # another county's users: 泸溪县
+        accounts.create_user(sessions, f"luxi-{role}", PASSWORD, role)
+        accounts.set_counties(sessions, f"luxi-{role}", [OTHER_COUNTY])
+        org.tokens[f"luxi-{role}"] = accounts.create_token(sessions, f"luxi-{role}", "tests")[1]
     connection = connector_service.create(sessions, stack.runtime.secrets, platform="douyin_shop", name="sec-dy",
                                           shop_id="4460001", enterprise_id=ENTERPRISE[0], campaigns=[SLUG],
                                           county="433101", credentials=CONNECTION_CREDENTIALS,
@@ -219,7 +231,9 @@ def build_seeded(tmp_path: Path, chdb: Path, fake: FakeWeChat, request) -> Seede
     path_values = {"slug": SLUG, "list_id": str(award["id"]), "participant_id": winner, "board": "hosts",
                    "name": stack.source, "source_name": stack.source, "username": "viewer-user",
                    "token_id": str(token_ids["viewer"]), "station_id": str(station["id"]),
-                   "year": read_query()["year"],
+                   "year": read_query()["year"], "application_id": str(application["id"]),
+                   "file_id": str(evidence["id"]), "entry_id": str(entry_id), "enterprise_id": ENTERPRISE[0],
+                   "holder": "prefecture",
                    "region_code": "433101", "host_id": "H03", "filename": "css/base.css",
                    "connection": connection.name}
     secrets = [stack.secret, stack.secret.removeprefix("whsec_"), PASSWORD, DEFAULT_SECRET, pepper,

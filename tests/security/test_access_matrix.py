@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from configstore import accounts
-from configstore.accounts import ROLE_NAMES_ZH
+from configstore.accounts import ROLE_NAMES_ZH, ROLES
 from tests.e2e.mp_helpers import TPL_RANK
 from tests.security.access_helpers import (
     BELOW,
@@ -268,3 +268,127 @@ def test_route_kinds_cover_the_prefixes_the_issue_names():
     _, unclassified = classify(app)
     assert len(unclassified) == 3, unclassified  # /v1/mp/me/new is personal: bearer-checked by the matrix
     assert all(isinstance(r, Route) for r in classify(app)[0])
+
+
+# -- county users of another county ------------------------------------------------------------------------
+JISHOU = ("吉首市", "433101001")  # what a 泸溪 user must not see of 吉首 (besides the seeded markers)
+CSV_JISHOU_HOST = ("kind,id,name,county\nhost,H99,吉首的新主播,433101\n".encode(), "hosts.csv")
+CSV_JISHOU_TOWN = ("区划代码,区划名称\n433101001,乾州街道\n".encode(), "regions.csv")
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def _no_jishou(response: requests.Response) -> str | None:
+    found = [m for m in JISHOU if m in response.text]
+    return f"shows {found}" if found else None
+
+
+def _import_refused(response: requests.Response) -> str | None:
+    text = response.text
+    if "县市账号只能导入和修改本县市的主播和企业" in text or "不在本账号负责的县市内" in text:
+        return None
+    return f"the other county's rows were not refused: {text[:160]}"
+
+
+def _json_is(key: str, value) -> callable:
+    return lambda r: None if r.json().get(key) == value else f"{key} = {r.json().get(key)!r}"
+
+
+# The county-aware routes (backend.auth.COUNTY_AWARE) and what a 泸溪 user gets from each, pointed at
+# 吉首's objects: 403 for any one of them, 200 without them for lists, a row-by-row refusal for imports.
+COUNTY_CASES: dict[tuple[str, str], dict] = {
+    ("admin_api.me", "GET"): {"status": 200, "check": _json_is("counties", ["433122"])},
+    ("admin_api.list_participants", "GET"): {"status": 200, "query": {"board": "enterprises"}, "check": _no_jishou},
+    ("admin_api.import_participants", "POST"): {"status": 200, "file": CSV_JISHOU_HOST, "check": _import_refused},
+    ("admin_api.list_regions", "GET"): {"status": 200, "check": _no_jishou},
+    ("admin_api.add_region", "POST"): {"status": 403, "json": {"code": "433101009", "name": "新镇", "parent_code": "433101"}},
+    ("admin_api.list_stations", "GET"): {"status": 200, "check": _no_jishou},
+    ("admin_api.add_station", "POST"): {"status": 403, "json": {"kind": "county_centre", "region_code": "433101",
+                                                                "name": "另一个中心"}},
+    ("awards_api.list_catalogue", "GET"): {"status": 200},
+    ("awards_api.list_applications", "GET"): {"status": 200, "check": _json_is("applications", [])},
+    ("awards_api.create_application", "POST"): {"status": 403, "json": {"reward_code": "self_built_platform",
+                                                                        "year": 2026, "recipient_id": "E777"}},
+    ("awards_api.get_application", "GET"): {"status": 403},
+    ("awards_api.upload_application_file", "POST"): {"status": 403, "file": (PDF, "证明.pdf")},
+    ("awards_api.download_application_file", "GET"): {"status": 403},
+    ("awards_api.record_application_step", "POST"): {"status": 403, "json": {"step": "payment", "decision": "approved"}},
+    ("awards_api.get_enterprise_awards", "GET"): {"status": 403},
+    ("awards_api.set_tax_status", "PUT"): {"status": 403, "json": {"status": "non_compliant"}},
+    ("awards_api.import_regions", "POST"): {"status": 200, "file": CSV_JISHOU_TOWN, "check": _import_refused},
+    # (the page's help text names 吉首市 as an example: the seeded names and amounts are what must not show)
+    ("console.participants", "GET"): {"status": 200, "query": {"board": "enterprises"}},
+    ("console.participants_import", "POST"): {"status": 200, "file": CSV_JISHOU_HOST, "check": _import_refused},
+    ("console.places_page", "GET"): {"status": 200, "check": _no_jishou},
+    ("console.places_page", "POST"): {"status": 403, "data": {"kind": "county_centre", "region_code": "433101",
+                                                              "name": "另一个中心"}},
+    ("awards_console.catalogue", "GET"): {"status": 200},
+    ("awards_console.applications", "GET"): {"status": 200},
+    ("awards_console.application_new", "POST"): {"status": 403, "data": {"reward_code": "self_built_platform",
+                                                                         "year": "2026", "recipient_id": "E777"}},
+    ("awards_console.application_detail", "GET"): {"status": 403},
+    ("awards_console.application_file", "GET"): {"status": 403},
+    ("awards_console.application_upload", "POST"): {"status": 403, "file": (PDF, "证明.pdf")},
+    ("awards_console.application_step", "POST"): {"status": 403, "data": {"step": "payment", "decision": "approved"}},
+    ("awards_console.enterprise", "GET"): {"status": 403},
+    ("awards_console.enterprise_tax", "POST"): {"status": 403, "data": {"year": "2026", "status": "non_compliant"}},
+    ("awards_console.regions", "GET"): {"status": 200, "check": _no_jishou},
+    ("awards_console.regions_import", "POST"): {"status": 200, "file": CSV_JISHOU_TOWN, "check": _import_refused},
+}
+
+
+def _county_page(response: requests.Response) -> str | None:
+    from backend.auth import COUNTY_FORBIDDEN_ZH
+
+    return None if "无权访问" in response.text and COUNTY_FORBIDDEN_ZH in response.text else "not the county 403 page"
+
+
+def test_a_county_user_of_another_county_is_refused_everything_of_this_county(seeded):
+    """Every admin and console route, as a 泸溪县 user of every role the route allows: prefecture-only
+    routes are refused (403, county_scope), and the county-aware ones never hand over or change
+    anything of 吉首市 (403 on its objects, lists without them, imports refusing its rows)."""
+    from backend.auth import COUNTY_AWARE, COUNTY_FORBIDDEN_ZH
+
+    routes = [r for r in classify(seeded.stack.app)[0] if r.kind in ("admin", "console")]
+    assert {key for key in COUNTY_CASES} == {(r.endpoint, r.method) for r in routes if r.endpoint in COUNTY_AWARE}
+    matrix = Matrix(seeded, "another county")
+    browsers = {role: seeded.org.console(f"luxi-{role}") for role in ROLES}
+    tokens = {role: page_csrf(http, seeded.base_url) for role, http in browsers.items()}
+    before = store_fingerprint(seeded.stack.sessions)
+
+    for route in routes:
+        url = seeded.url(route.rule)
+        case = COUNTY_CASES.get((route.endpoint, route.method))
+        for role in [r for r in ROLES if RANK_OF[r] >= RANK_OF[route.role]]:
+            label = f"luxi-{role} {route.method} {route.rule}"
+            if route.kind == "admin":
+                kwargs = {"headers": _bearer(seeded.org.tokens[f"luxi-{role}"])}
+                if case and "file" in case:
+                    kwargs["files"] = {"file": (case["file"][1], case["file"][0])}
+                elif route.method in UNSAFE:
+                    kwargs["json"] = (case or {}).get("json", {})
+            else:
+                kwargs = {}
+                http = browsers[role]
+                if route.method in UNSAFE:
+                    kwargs["data"] = {"csrf_token": tokens[role], **(case or {}).get("data", {})}
+                    if case and "file" in case:
+                        kwargs["files"] = {"file": (case["file"][1], case["file"][0])}
+            response = matrix.send(None if route.kind == "admin" else http, route.method, url,
+                                   params=(case or {}).get("query", read_query()), **kwargs)
+            if (route.endpoint, route.method) == ("console.dashboard", "GET"):  # the overview: to their start page
+                matrix.refused(label, response, 302, check=lambda r: None if r.headers["Location"].endswith(
+                    "/console/awards/applications") else f"sent to {r.headers['Location']}")
+            elif case is None:
+                check = (_json_error("county_scope", COUNTY_FORBIDDEN_ZH, {"counties": ["433122"]})
+                         if route.kind == "admin" else _county_page)
+                matrix.refused(label, response, 403, check=check)
+            elif case["status"] == 403:
+                matrix.refused(label, response, 403, check=_json_error("county_scope") if route.kind == "admin"
+                               else lambda r: None if "无权访问" in r.text else "not a 403 page")
+            else:
+                matrix.refused(label, response, case["status"], check=case.get("check"))
+    assert store_fingerprint(seeded.stack.sessions) == before, "another county's user changed the config store"
+    matrix.done()
+
+
+RANK_OF = {"viewer": 1, "operator": 2, "admin": 3}

@@ -1,3 +1,4 @@
+"""Milestones (clause 四) with the grant ledger and per-year tax status, station rating, selections."""
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -5,138 +6,145 @@ from fractions import Fraction
 import pytest
 
 from domain.awards import (
+    CARRIED,
+    GRANTED,
     MILESTONE_TIERS,
-    ONE_TIME_REWARDS,
+    NOT_GRANTED,
+    UNVERIFIED,
     XIANGXI_COUNTY_CODES,
     CandidateFacts,
     EnterpriseYearSales,
     Ineligible,
-    MilestoneDecision,
-    MilestoneGrant,
-    MilestonePolicy,
-    OneTimeReward,
     ReviewFlag,
     SelectionKind,
     StationLevel,
     StationYear,
-    highest_only,
+    TaxStatus,
     milestone_decisions,
+    milestone_scope,
     rank_stations,
     review_flags,
     select_top,
 )
+from domain.ledger import Grant, TopUpPolicy
 from domain.ranking import ParticipantTotals, rank_participants
 
-DIFF = MilestonePolicy.PAY_DIFFERENCE
-FULL = MilestonePolicy.PAY_FULL_HIGHER_TIER
+DIFF = TopUpPolicy.PAY_DIFFERENCE
+FULL = TopUpPolicy.PAY_FULL_HIGHER_TIER
+OK, NO, UNKNOWN = TaxStatus.COMPLIANT, TaxStatus.NON_COMPLIANT, TaxStatus.UNVERIFIED
 
 # Thresholds and amounts written out in fen so a wrong constant fails the tests.
 T1, T2, T3 = 1_000_000_000, 3_000_000_000, 5_000_000_000  # 1000万 / 3000万 / 5000万 yuan
 A1, A2, A3 = 5_000_000, 10_000_000, 20_000_000  # 5万 / 10万 / 20万 yuan
+CODE = {1: "sales_milestone_1", 2: "sales_milestone_2", 3: "sales_milestone_3"}
+
+
+def grant(year, tier, amount, recipient="ent-1", status="pending"):
+    """A ledger grant from that year's final milestone list."""
+    return Grant(recipient, CODE[tier], year, amount, status, f"{year} 年度名单第 1 版", milestone_scope(year))
 
 
 def test_milestone_table():
-    assert [(t.tier, t.threshold_fen, t.amount_fen) for t in MILESTONE_TIERS] == [
-        (1, T1, A1), (2, T2, A2), (3, T3, A3),
+    assert [(t.tier, t.threshold_fen, t.amount_fen, t.reward_code) for t in MILESTONE_TIERS] == [
+        (1, T1, A1, "sales_milestone_1"), (2, T2, A2, "sales_milestone_2"), (3, T3, A3, "sales_milestone_3"),
     ]
 
 
 @pytest.mark.parametrize(
-    "sales_fen, tax_compliant, reached, granted, amount, reason",
+    "sales_fen, tax, reached, outcome, amount, reason",
     [
-        (0, True, None, False, 0, "年度销售额0.00元，未突破1000万元"),
-        (T1, True, None, False, 0, "年度销售额10,000,000.00元，未突破1000万元"),  # equal is not 突破
-        (T1 + 1, True, 1, True, A1, "年度销售额首次突破1000万元，且依法纳税，奖励50,000.00元"),
-        (T2, True, 1, True, A1, "年度销售额首次突破1000万元，且依法纳税，奖励50,000.00元"),
-        (T2 + 1, True, 2, True, A2, "年度销售额首次突破3000万元，且依法纳税，奖励100,000.00元"),
-        (T3, True, 2, True, A2, "年度销售额首次突破3000万元，且依法纳税，奖励100,000.00元"),
+        (0, OK, None, NOT_GRANTED, 0, "年度销售额0.00元，未突破1000万元"),
+        (T1, OK, None, NOT_GRANTED, 0, "年度销售额10,000,000.00元，未突破1000万元"),  # equal is not 突破
+        (T1 + 1, OK, 1, GRANTED, A1, "年度销售额首次突破1000万元，且依法纳税，奖励50,000.00元"),
+        (T2, OK, 1, GRANTED, A1, "年度销售额首次突破1000万元，且依法纳税，奖励50,000.00元"),
+        (T2 + 1, OK, 2, GRANTED, A2, "年度销售额首次突破3000万元，且依法纳税，奖励100,000.00元"),
+        (T3, OK, 2, GRANTED, A2, "年度销售额首次突破3000万元，且依法纳税，奖励100,000.00元"),
         # crossing several thresholds in one year pays only the highest
-        (T3 + 1, True, 3, True, A3, "年度销售额首次突破5000万元，且依法纳税，奖励200,000.00元"),
-        (9_000_000_000, True, 3, True, A3, "年度销售额首次突破5000万元，且依法纳税，奖励200,000.00元"),
-        (T3 + 1, False, 3, False, 0, "未依法纳税，不予奖励"),
-        (T1 + 1, False, 1, False, 0, "未依法纳税，不予奖励"),
+        (T3 + 1, OK, 3, GRANTED, A3, "年度销售额首次突破5000万元，且依法纳税，奖励200,000.00元"),
+        (9_000_000_000, OK, 3, GRANTED, A3, "年度销售额首次突破5000万元，且依法纳税，奖励200,000.00元"),
+        (T3 + 1, NO, 3, NOT_GRANTED, 0, "未依法纳税，不予奖励"),
+        (T1 + 1, NO, 1, NOT_GRANTED, 0, "未依法纳税，不予奖励"),
+        # unknown tax status never grants: 待核实, with what is missing
+        (T1 + 1, UNKNOWN, 1, UNVERIFIED, 0,
+         "年度销售额10,000,000.01元，突破1000万元，但2026年度纳税状态未核实：待核实后重新计算"),
+        (T1, UNKNOWN, None, NOT_GRANTED, 0, "年度销售额10,000,000.00元，未突破1000万元"),
     ],
 )
-def test_milestone_single_year(sales_fen, tax_compliant, reached, granted, amount, reason):
-    decisions = milestone_decisions(2026, [EnterpriseYearSales("ent-1", 2026, sales_fen, tax_compliant)], [])
-    assert decisions == [
-        MilestoneDecision(
-            enterprise_id="ent-1", year=2026, annual_sales_fen=sales_fen, reached_tier=reached,
-            granted=granted, tier=reached if granted else None, amount_fen=amount, reason=reason,
-        )
-    ]
+def test_milestone_single_year(sales_fen, tax, reached, outcome, amount, reason):
+    [decision] = milestone_decisions(2026, [EnterpriseYearSales("ent-1", 2026, sales_fen, tax)], [])
+    assert (decision.reached_tier, decision.outcome, decision.amount_fen, decision.new_fen, decision.reason) == (
+        reached, outcome, amount, amount, reason)
+    assert decision.tier == (reached if outcome == GRANTED else None)
+    assert decision.on_list == (outcome == GRANTED)
+    assert decision.missing == (("2026年度依法纳税核实结果",) if outcome == UNVERIFIED else ())
+
+
+def test_unknown_tax_status_is_the_default_and_never_grants():
+    [decision] = milestone_decisions(2026, [EnterpriseYearSales("ent-1", 2026, T3 + 1)], [])
+    assert (decision.outcome, decision.amount_fen, decision.on_list) == (UNVERIFIED, 0, False)
+
+
+@pytest.mark.parametrize(
+    "tax_by_year, expected",
+    [
+        # the status of the year decided counts, not another year's
+        ({2025: OK, 2026: NO}, (NOT_GRANTED, 0)),
+        ({2025: NO, 2026: OK}, (GRANTED, A1)),
+        ({2025: OK, 2026: UNKNOWN}, (UNVERIFIED, 0)),
+    ],
+)
+def test_tax_status_is_per_year(tax_by_year, expected):
+    sales = [EnterpriseYearSales("ent-1", year, T1 + 1, tax) for year, tax in tax_by_year.items()]
+    [decision] = milestone_decisions(2026, sales, [])
+    assert (decision.outcome, decision.amount_fen) == expected
 
 
 @pytest.mark.parametrize(
     "earlier, sales_fen, policy, expected",
     [
-        # (granted, tier, amount_fen, reason)
+        # (outcome, line tier, new_fen, reason or None)
         pytest.param(
             [(2025, 1, A1)], T3 + 1, DIFF,
-            (True, 3, 15_000_000,
+            (GRANTED, 3, 15_000_000,
              "年度销售额首次突破5000万元，就高不就低：本档奖励200,000.00元，扣除已奖励50,000.00元，补足差额150,000.00元"),
             id="tier1-then-tier3-difference",
         ),
         pytest.param(
             [(2025, 1, A1)], T3 + 1, FULL,
-            (True, 3, A3, "年度销售额首次突破5000万元，且依法纳税，奖励200,000.00元"),
+            (GRANTED, 3, A3, "年度销售额首次突破5000万元，且依法纳税，奖励200,000.00元"),
             id="tier1-then-tier3-full",
         ),
-        pytest.param(
-            [(2025, 1, A1)], T2 + 1, DIFF,
-            (True, 2, 5_000_000,
-             "年度销售额首次突破3000万元，就高不就低：本档奖励100,000.00元，扣除已奖励50,000.00元，补足差额50,000.00元"),
-            id="tier1-then-tier2-difference",
-        ),
-        pytest.param([(2025, 1, A1)], T2 + 1, FULL, (True, 2, A2, None), id="tier1-then-tier2-full"),
-        pytest.param(
-            [(2024, 1, A1), (2025, 2, 5_000_000)], T3 + 1, DIFF, (True, 3, 10_000_000, None),
-            id="three-years-difference",
-        ),
-        pytest.param([(2024, 1, A1), (2025, 2, A2)], T3 + 1, FULL, (True, 3, A3, None), id="three-years-full"),
-        pytest.param(
-            [(2025, 2, A2)], T2 + 1, DIFF,
-            (False, None, 0, "突破3000万元档已于2025年度奖励，不重复奖励"),
-            id="same-tier-again-difference",
-        ),
-        pytest.param(
-            [(2025, 2, A2)], T2 + 500, FULL,
-            (False, None, 0, "突破3000万元档已于2025年度奖励，不重复奖励"),
-            id="same-tier-again-full",
-        ),
-        pytest.param(
-            [(2025, 3, A3)], T1 + 1, DIFF,
-            (False, None, 0, "已于2025年度获得更高档（突破5000万元）奖励，就高不就低，不重复奖励"),
-            id="lower-after-higher-difference",
-        ),
-        pytest.param(
-            [(2025, 3, A3)], T2 + 1, FULL,
-            (False, None, 0, "已于2025年度获得更高档（突破5000万元）奖励，就高不就低，不重复奖励"),
-            id="lower-after-higher-full",
-        ),
-        pytest.param(
-            [(2025, 1, A2)], T2 + 1, DIFF,  # an over-paid earlier grant leaves no difference
-            (False, None, 0, "已累计奖励100,000.00元，不低于本档奖励，不重复奖励"),
-            id="no-difference-left",
-        ),
-        pytest.param(
-            [(2026, 1, A1), (2027, 3, A3)], T1 + 1, DIFF,  # same-year and later grants are not "earlier"
-            (True, 1, A1, "年度销售额首次突破1000万元，且依法纳税，奖励50,000.00元"),
-            id="rerun-of-a-granted-year",
-        ),
-        pytest.param(
-            [(2025, 1, A1)], T1, DIFF, (False, None, 0, "年度销售额10,000,000.00元，未突破1000万元"),
-            id="below-after-grant",
-        ),
+        pytest.param([(2025, 1, A1)], T2 + 1, DIFF, (GRANTED, 2, 5_000_000, None), id="tier1-then-tier2-difference"),
+        pytest.param([(2025, 1, A1)], T2 + 1, FULL, (GRANTED, 2, A2, None), id="tier1-then-tier2-full"),
+        pytest.param([(2024, 1, A1), (2025, 2, 5_000_000)], T3 + 1, DIFF, (GRANTED, 3, 10_000_000, None),
+                     id="three-years-difference"),
+        pytest.param([(2024, 1, A1), (2025, 2, A2)], T3 + 1, FULL, (GRANTED, 3, A3, None), id="three-years-full"),
+        pytest.param([(2025, 2, A2)], T2 + 1, DIFF,
+                     (NOT_GRANTED, None, 0, "突破3000万元档已于2025年度奖励，不重复奖励"), id="same-tier-again"),
+        pytest.param([(2025, 2, A2)], T2 + 500, FULL,
+                     (NOT_GRANTED, None, 0, "突破3000万元档已于2025年度奖励，不重复奖励"), id="same-tier-again-full"),
+        pytest.param([(2025, 3, A3)], T1 + 1, DIFF,
+                     (NOT_GRANTED, None, 0, "已于2025年度获得更高档（突破5000万元）奖励，就高不就低，不重复奖励"),
+                     id="lower-after-higher"),
+        pytest.param([(2025, 3, A3)], T2 + 1, FULL,
+                     (NOT_GRANTED, None, 0, "已于2025年度获得更高档（突破5000万元）奖励，就高不就低，不重复奖励"),
+                     id="lower-after-higher-full"),
+        pytest.param([(2025, 1, A2)], T2 + 1, DIFF,  # an over-paid earlier grant leaves no difference
+                     (NOT_GRANTED, None, 0, "已累计奖励100,000.00元，不低于本档奖励，不重复奖励"), id="no-difference-left"),
+        # a LATER year's grant counts too: the ledger, not the calendar, says what was reached
+        pytest.param([(2027, 1, A1)], T1 + 1, DIFF,
+                     (NOT_GRANTED, None, 0, "突破1000万元档已于2027年度奖励，不重复奖励"), id="later-year-grant-counts"),
+        pytest.param([(2025, 1, A1, "ent-1", "revoked")], T1 + 1, DIFF, (GRANTED, 1, A1, None), id="revoked-grant-counts-nothing"),
+        pytest.param([(2025, 1, A1, "ent-1", "paid")], T1 + 1, DIFF, (NOT_GRANTED, None, 0, None), id="paid-grant-counts"),
+        pytest.param([(2025, 1, A1)], T1, DIFF,
+                     (NOT_GRANTED, None, 0, "年度销售额10,000,000.00元，未突破1000万元"), id="below-after-grant"),
     ],
 )
 def test_milestone_across_years(earlier, sales_fen, policy, expected):
-    granted, tier, amount, reason = expected
-    grants = [MilestoneGrant("ent-1", year, t, amt) for year, t, amt in earlier]
-    [decision] = milestone_decisions(
-        2026, [EnterpriseYearSales("ent-1", 2026, sales_fen, True)], grants, policy=policy
-    )
-    assert (decision.granted, decision.tier, decision.amount_fen) == (granted, tier, amount)
+    outcome, tier, new_fen, reason = expected
+    ledger = [grant(*g) for g in earlier]
+    [decision] = milestone_decisions(2026, [EnterpriseYearSales("ent-1", 2026, sales_fen, OK)], ledger, policy=policy)
+    assert (decision.outcome, decision.tier, decision.new_fen) == (outcome, tier, new_fen)
     if reason is not None:
         assert decision.reason == reason
 
@@ -147,44 +155,76 @@ def test_milestone_across_years(earlier, sales_fen, policy, expected):
 )
 def test_milestone_history_total_never_exceeds_highest_tier_by_default(policy, expected_amounts):
     yearly_sales = {2023: T1 + 1, 2024: T2 + 1, 2025: T3 + 1, 2026: T3 + 1}
-    grants: list[MilestoneGrant] = []
+    ledger: list[Grant] = []
     amounts = []
     for year, sales in yearly_sales.items():
-        [decision] = milestone_decisions(year, [EnterpriseYearSales("ent-1", year, sales, True)], grants, policy=policy)
-        amounts.append(decision.amount_fen)
-        if decision.granted:
-            grants.append(MilestoneGrant("ent-1", year, decision.tier, decision.amount_fen))
+        [decision] = milestone_decisions(year, [EnterpriseYearSales("ent-1", year, sales, OK)], ledger, policy=policy)
+        amounts.append(decision.new_fen)
+        if decision.new_fen:
+            ledger.append(grant(year, decision.tier, decision.new_fen))
     assert amounts == expected_amounts
     assert sum(amounts) == {DIFF: A3, FULL: A1 + A2 + A3}[policy]
 
 
+def test_recompute_of_a_year_keeps_its_ledger_line_with_a_flag():
+    """Refunds took the year under the threshold after the grant: the line stays, flagged."""
+    ledger = [grant(2023, 1, A1, "S8")]
+    [decision] = milestone_decisions(2023, [EnterpriseYearSales("S8", 2023, 900_000_000, OK)], ledger)
+    assert (decision.outcome, decision.tier, decision.amount_fen, decision.new_fen) == (CARRIED, 1, A1, 0)
+    assert decision.on_list and decision.carried == tuple(ledger)
+    assert decision.reason == "已记入奖励台账：“年度销售额首次突破1000万元”50,000.00元（2023 年度名单第 1 版，待支付）"
+    assert decision.flags == ("退款后2023年度销售额为9,000,000.00元，未突破1000万元（该档已奖励50,000.00元，"
+                              "已记入奖励台账：2023 年度名单第 1 版），请复核；台账记录保留，不因重新计算删除",)
+
+
+def test_recompute_keeps_the_line_even_without_any_sales_row():
+    [decision] = milestone_decisions(2023, [], [grant(2023, 2, A2, "S8")])
+    assert (decision.enterprise_id, decision.outcome, decision.amount_fen, decision.annual_sales_fen) == (
+        "S8", CARRIED, A2, 0)
+    assert len(decision.flags) == 1
+
+
+def test_recompute_flags_a_tax_status_turned_non_compliant():
+    [decision] = milestone_decisions(2023, [EnterpriseYearSales("S8", 2023, T1 + 1, NO)], [grant(2023, 1, A1, "S8")])
+    assert decision.outcome == CARRIED and decision.flags == (
+        "2023年度纳税状态现为“未依法纳税”（突破1000万元档已奖励50,000.00元，已记入奖励台账），请复核",)
+
+
+def test_recompute_of_a_year_that_now_reaches_a_higher_tier_adds_the_difference_to_the_line():
+    [decision] = milestone_decisions(2023, [EnterpriseYearSales("S8", 2023, T2 + 1, OK)], [grant(2023, 1, A1, "S8")])
+    assert (decision.outcome, decision.tier, decision.amount_fen, decision.new_fen) == (GRANTED, 2, A2, A2 - A1)
+    assert decision.reason.startswith("已记入奖励台账：") and "补足差额50,000.00元" in decision.reason
+
+
 def test_milestone_many_enterprises_sorted_and_other_years_ignored():
     sales = [
-        EnterpriseYearSales("ent-b", 2026, T2 + 1, True),
-        EnterpriseYearSales("ent-a", 2026, T1 + 1, False),
-        EnterpriseYearSales("ent-a", 2025, T3 + 1, True),  # other year: not decided now
-        EnterpriseYearSales("ent-c", 2026, 12_345, True),
+        EnterpriseYearSales("ent-b", 2026, T2 + 1, OK),
+        EnterpriseYearSales("ent-a", 2026, T1 + 1, NO),
+        EnterpriseYearSales("ent-a", 2025, T3 + 1, OK),  # other year: not decided now
+        EnterpriseYearSales("ent-c", 2026, 12_345, OK),
     ]
-    decisions = milestone_decisions(2026, sales, [MilestoneGrant("ent-c", 2025, 1, A1)])
-    assert [(d.enterprise_id, d.granted, d.amount_fen) for d in decisions] == [
-        ("ent-a", False, 0),
-        ("ent-b", True, A2),
-        ("ent-c", False, 0),
+    decisions = milestone_decisions(2026, sales, [grant(2025, 1, A1, "ent-c")])
+    assert [(d.enterprise_id, d.outcome, d.amount_fen) for d in decisions] == [
+        ("ent-a", NOT_GRANTED, 0),
+        ("ent-b", GRANTED, A2),
+        ("ent-c", NOT_GRANTED, 0),
     ]
 
 
 def test_milestone_rejects_duplicates_and_bad_input():
-    row = EnterpriseYearSales("ent-1", 2026, T1 + 1, True)
+    row = EnterpriseYearSales("ent-1", 2026, T1 + 1, OK)
     with pytest.raises(ValueError, match="duplicate"):
         milestone_decisions(2026, [row, row], [])
     with pytest.raises(TypeError):
-        EnterpriseYearSales("ent-1", 2026, 1.0e9, True)
+        EnterpriseYearSales("ent-1", 2026, 1.0e9, OK)
+    with pytest.raises(TypeError):
+        EnterpriseYearSales("ent-1", 2026, 1, True)  # a bare bool is not a tax status
     with pytest.raises(ValueError):
-        MilestoneGrant("ent-1", 2025, 4, A3)
+        Grant("ent-1", "sales_milestone_4", 2025, A3)
 
 
 @pytest.mark.parametrize(
-    "grant, current_sales, expected",
+    "granted, current_sales, expected",
     [
         pytest.param(
             (2026, 2, A2), [(2026, 2_999_000_000)],
@@ -218,19 +258,16 @@ def test_milestone_rejects_duplicates_and_bad_input():
         pytest.param((2026, 1, A1), [(2025, 0)], None, id="other-year-not-judged"),
     ],
 )
-def test_review_flags(grant, current_sales, expected):
-    year, tier, amount = grant
-    flags = review_flags(
-        [MilestoneGrant("ent-1", year, tier, amount)],
-        [EnterpriseYearSales("ent-1", y, s, True) for y, s in current_sales],
-    )
+def test_review_flags(granted, current_sales, expected):
+    flags = review_flags([grant(*granted)], [EnterpriseYearSales("ent-1", y, s, OK) for y, s in current_sales])
     assert flags == ([] if expected is None else [expected])
 
 
 def test_review_flags_only_for_the_affected_enterprise():
-    grants = [MilestoneGrant("ent-b", 2026, 1, A1), MilestoneGrant("ent-a", 2026, 1, A1)]
-    sales = [EnterpriseYearSales("ent-a", 2026, T1 + 1, True), EnterpriseYearSales("ent-b", 2026, T1 - 1, True)]
-    assert [(f.enterprise_id, f.current_sales_fen) for f in review_flags(grants, sales)] == [("ent-b", T1 - 1)]
+    ledger = [grant(2026, 1, A1, "ent-b"), grant(2026, 1, A1, "ent-a"), grant(2026, 1, A1, "ent-c", "revoked")]
+    sales = [EnterpriseYearSales("ent-a", 2026, T1 + 1, OK), EnterpriseYearSales("ent-b", 2026, T1 - 1, OK),
+             EnterpriseYearSales("ent-c", 2026, 0, OK)]
+    assert [(f.enterprise_id, f.current_sales_fen) for f in review_flags(ledger, sales)] == [("ent-b", T1 - 1)]
 
 
 # --- station rating ---------------------------------------------------------------------
@@ -358,10 +395,10 @@ def _board():
 
 
 def _facts():
-    facts = {f"e{i:02d}": CandidateFacts(f"e{i:02d}", "433101", tax_compliant=True) for i in range(1, 18)}
-    facts["e02"] = CandidateFacts("e02", "430102", tax_compliant=True)
-    facts["e03"] = CandidateFacts("e03", "433126", tax_compliant=False)
-    facts["e04"] = CandidateFacts("e04", "433130", tax_compliant=True, disqualified_reason="刷单")
+    facts = {f"e{i:02d}": CandidateFacts(f"e{i:02d}", "433101", tax=OK) for i in range(1, 18)}
+    facts["e02"] = CandidateFacts("e02", "430102", tax=OK)
+    facts["e03"] = CandidateFacts("e03", "433126", tax=NO)
+    facts["e04"] = CandidateFacts("e04", "433130", tax=OK, disqualified_reason="刷单")
     del facts["e05"]
     return facts
 
@@ -381,7 +418,7 @@ def test_select_top_enterprises():
         Ineligible("e02", "e02", ("注册地不在湘西州（区划代码430102）",)),
         Ineligible("e03", "e03", ("未依法纳税",)),
         Ineligible("e04", "e04", ("已取消资格：刷单",)),
-        Ineligible("e05", "e05", ("缺少注册地信息", "未确认依法纳税")),
+        Ineligible("e05", "e05", ("缺少注册地信息", "纳税状态未核实（待核实）")),
         Ineligible("e06", "e06", ("订单数2笔，低于最低要求3笔",)),
         Ineligible("e17", "e17", ("净成交额1,000.00元，低于最低要求1,500.00元",)),
     )
@@ -417,69 +454,3 @@ def test_selection_labels_and_county_codes():
     assert sorted(XIANGXI_COUNTY_CODES) == [
         "433101", "433122", "433123", "433124", "433125", "433126", "433127", "433130",
     ]
-
-
-# --- other one-time rewards, highest only -------------------------------------------------
-
-@pytest.mark.parametrize(
-    "code, reward_type, amount_fen",
-    [
-        ("site_county_centre", "service_site_rating", 8_000_000),
-        ("site_township_station", "service_site_rating", 3_000_000),
-        ("site_village_point", "service_site_rating", 1_000_000),
-        ("xiangxi_pavilion_operator", "xiangxi_pavilion", 50_000_000),
-        ("self_built_platform", "self_built_platform", 10_000_000),
-        ("sales_milestone_1", "sales_milestone", 5_000_000),
-        ("sales_milestone_2", "sales_milestone", 10_000_000),
-        ("sales_milestone_3", "sales_milestone", 20_000_000),
-        ("demo_enterprise_national", "demonstration_enterprise", 30_000_000),
-        ("demo_enterprise_provincial", "demonstration_enterprise", 20_000_000),
-        ("ecommerce_park", "ecommerce_park", 50_000_000),
-        ("demo_park_national", "demonstration_park", 100_000_000),
-        ("demo_park_provincial", "demonstration_park", 50_000_000),
-        ("demo_county_national", "demonstration_county", 50_000_000),
-        ("demo_county_provincial", "demonstration_county", 20_000_000),
-        ("delivery_network", "delivery_network", 50_000_000),
-        ("overseas_o2o_shop", "overseas_o2o_shop", 10_000_000),
-        ("overseas_warehouse", "overseas_warehouse", 10_000_000),
-    ],
-)
-def test_one_time_reward_table(code, reward_type, amount_fen):
-    reward = ONE_TIME_REWARDS[code]
-    assert (reward.code, reward.reward_type, reward.amount_fen) == (code, reward_type, amount_fen)
-
-
-def test_one_time_reward_table_is_complete():
-    assert len(ONE_TIME_REWARDS) == 18
-
-
-R = ONE_TIME_REWARDS
-
-
-@pytest.mark.parametrize(
-    "codes, expected",
-    [
-        (["demo_enterprise_national", "demo_enterprise_provincial"], "demo_enterprise_national"),
-        (["demo_enterprise_provincial", "demo_enterprise_national"], "demo_enterprise_national"),
-        (["demo_park_provincial", "demo_park_national"], "demo_park_national"),
-        (["sales_milestone_1", "sales_milestone_3", "sales_milestone_2"], "sales_milestone_3"),
-        (["demo_county_provincial"], "demo_county_provincial"),
-    ],
-)
-def test_highest_only(codes, expected):
-    assert highest_only([R[c] for c in codes]) == R[expected]
-
-
-def test_highest_only_equal_amounts_first_by_code():
-    a = OneTimeReward("b-code", "t", "（x）", "乙", 100)
-    b = OneTimeReward("a-code", "t", "（x）", "甲", 100)
-    assert highest_only([a, b]) is b
-
-
-@pytest.mark.parametrize(
-    "codes",
-    [[], ["demo_enterprise_national", "demo_park_provincial"], ["overseas_o2o_shop", "overseas_warehouse"]],
-)
-def test_highest_only_rejects(codes):
-    with pytest.raises(ValueError):
-        highest_only([R[c] for c in codes])

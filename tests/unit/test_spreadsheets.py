@@ -94,7 +94,7 @@ def test_award_list_cells_are_typed_titled_and_safe():
     evil = rows[1][2]
     assert evil.data_type == "s" and evil.value == "'" + EVIL and not evil.value.startswith("=")
     assert rows[1][9].value == "'+补录业绩" and rows[2][9].value == "'-刷单，移出"
-    assert rows[0][10].value == "县级初审：通过（operator-user，2026-11-20）"
+    assert rows[0][10].value == "县市区初审：通过（operator-user，2026-11-20）"
     total = ws.cell(row=7, column=7)
     assert total.data_type == "n" and total.value == 580954 and total.number_format == "#,##0.00"
     assert ws.cell(row=7, column=3).value == "合计：入选 2 个"

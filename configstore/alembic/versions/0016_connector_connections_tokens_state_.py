@@ -1,7 +1,7 @@
 """connector connections tokens state messages
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-01 12:19:14.941619
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -68,8 +68,9 @@ def walk_to_final(org, list_id):
 # Sales milestones: single and double crossings, exact threshold, tax, later years, refunds after a grant.
 
 def _register_enterprises(stack):
+    # tax status per year: E4 did not pay its taxes in any of these years
     rows = [{"kind": "enterprise", "id": f"E{n}", "name": f"湘西企业{n}", "county": "433101",
-             "tax_compliant": "否" if n == 4 else "是"} for n in range(1, 7)]
+             **{f"依法纳税({year})": "否" if n == 4 else "是" for year in (2024, 2025, 2026)}} for n in range(1, 7)]
     rows.append({"kind": "host", "id": "H01", "name": "主播一", "county": "433101"})
     assert import_participants(stack.sessions, rows).bad_rows == 0
 
@@ -136,8 +137,8 @@ def test_selections_per_campaign_and_year_with_eligibility_minimums_and_ties(org
                              last_day=date(2026, 6, 30))
     rows = [{"kind": "host", "id": f"H{n:02d}", "name": f"达人{n:02d}", "county": "430102" if n == 3 else "433123",
              "accounts": f"douyin:dy{n:02d}"} for n in range(1, 14)]
-    rows += [{"kind": "enterprise", "id": "E1", "name": "古丈茶业", "county": "433126"},
-             {"kind": "enterprise", "id": "E2", "name": "龙山百合", "county": "433130", "tax_compliant": "否"}]
+    rows += [{"kind": "enterprise", "id": "E1", "name": "古丈茶业", "county": "433126", "依法纳税(2026)": "是"},
+             {"kind": "enterprise", "id": "E2", "name": "龙山百合", "county": "433130", "依法纳税(2026)": "否"}]
     assert import_participants(stack.sessions, rows).bad_rows == 0
     registry.disqualify(stack.sessions, "taozi", "hosts", "H05", "刷单")
     events = []
@@ -169,7 +170,7 @@ def test_selections_per_campaign_and_year_with_eligibility_minimums_and_ties(org
 
 
 # ---------------------------------------------------------------------------------------------
-# Stations: quality scores entered by organizers, volume from data for county centres, quotas.
+# Stations: quality scores entered by organizers, volume = the sales credited to the station's area.
 
 def test_station_rating_quotas_scores_and_volume_from_sales(org):
     stack = org.stack
@@ -181,26 +182,34 @@ def test_station_rating_quotas_scores_and_volume_from_sales(org):
     places.add_region(s, code="433101002", name="石家冲街道", parent_code="433101")
     t1 = places.add_station(s, kind="township_station", region_code="433101001", name="乾州服务站")["id"]
     t2 = places.add_station(s, kind="township_station", region_code="433101002", name="石家冲服务站")["id"]
+    # E1 is registered in 乾州街道, E4 in 石家冲街道: their sales of 吉首 products are credited there
+    assert import_participants(s, [
+        {"kind": "enterprise", "id": "E1", "name": "乾州茶业", "county": "433101", "region_code": "433101001"},
+        {"kind": "enterprise", "id": "E4", "name": "石家冲腊肉", "county": "433101", "region_code": "433101002"},
+        {"kind": "enterprise", "id": "E2", "name": "泸溪椪柑"}]).bad_rows == 0
     post_and_drain(stack, [paid("c", "E1", 600_000, at(2026, 3, 1), county="433101"),
-                           paid("c", "E1", 300_000, at(2026, 3, 1), county="433122"),
+                           paid("c", "E4", 40_000, at(2026, 3, 1), county="433101"),
+                           paid("c", "E2", 300_000, at(2026, 3, 1), county="433122"),
                            paid("c", "E1", 900_000, at(2025, 3, 1), county="433123")])  # another year
-    scores = {ids["433101"]: ("80", None), ids["433122"]: ("100", None), ids["433123"]: ("90", 150_000),
-              t1: ("70.5", 40_000)}
-    for station_id, (score, volume) in scores.items():
-        r = org.api("PUT", f"/stations/{station_id}/scores/2026", role="operator",
-                    json={"quality_score": score, "volume_fen": volume})
+    scores = {ids["433101"]: "80", ids["433122"]: "100", ids["433123"]: "90", t1: "70.5"}
+    for station_id, score in scores.items():
+        r = org.api("PUT", f"/stations/{station_id}/scores/2026", role="operator", json={"quality_score": score})
         assert r.status_code == 200, r.text
     bad = org.api("PUT", f"/stations/{t2}/scores/2026", json={"quality_score": "101"})
     assert bad.status_code == 400 and bad.json()["error"]["message"] == "服务质量评分应为 0–100 的数字，最多两位小数"
+    typed = org.api("PUT", f"/stations/{t2}/scores/2026", json={"quality_score": "60", "volume_fen": 10})
+    assert typed.status_code == 400 and "volume_fen" in typed.json()["error"]["details"]  # no hand-typed volumes
 
     result = compute(org, kind="station_rating", scope="year", scope_key="2026")
     # composite = 60 × volume / best volume + 0.4 × quality
-    # 433101: 60 + 32 = 92; 433122: 30 + 40 = 70; 433123: 15 + 36 = 51 -> the first two of three rewarded
+    # 433101 (640,000 = its two townships): 60 + 32 = 92; 433122: 60 × 300/640 + 40 = 68.125; 433123 sold nothing
     assert [(i["name"], i["amount_fen"], i["metric_fen"], i["detail"]["composite_score"]) for i in result["items"]] == [
-        ("433101运营中心", wan_yuan(8), 600_000, "92.00"), ("433122运营中心", wan_yuan(8), 300_000, "70.00"),
-        ("乾州服务站", wan_yuan(3), 40_000, "88.20")]
+        ("433101运营中心", wan_yuan(8), 640_000, "92.00"), ("433122运营中心", wan_yuan(8), 300_000, "68.13"),
+        ("乾州服务站", wan_yuan(3), 600_000, "88.20")]
     others = {o["name"]: o.get("reasons") for o in result["params"]["not_rewarded"]}
-    assert others == {"433123运营中心": None, "石家冲服务站": ["未录入服务质量评分", "无交易业绩"]}
+    assert others == {"433123运营中心": ["无交易业绩"], "石家冲服务站": ["未录入服务质量评分"]}
+    page = org.console("viewer-user").get(f"{org.base_url}/console/awards/stations?year=2026", timeout=30).text
+    assert "乾州服务站" in page and "6,000.00元" in page and "6,400.00元" in page
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,13 +248,13 @@ def test_publication_workflow_adjustments_reviews_and_audit(org):
         return org.api("POST", f"/awards/{list_id}/reviews", role=role,
                        json={"participant_id": pid, "step": step, "decision": decision, "note": "材料齐全"})
 
-    assert review("expert_review").json()["error"]["message"] == "请先完成“县级初审”，再记录“专家评审”"
+    assert review("expert_review").json()["error"]["message"] == "请先完成“县市区初审”，再记录“专家评审”"
     for step in ("county_prereview", "prefecture_office", "expert_review", "government_approval"):
         assert review(step).status_code == 201
     assert review("county_prereview").status_code == 409
     item = org.api("GET", f"/awards/{list_id}").json()["items"][0]
     assert [(r["step_name"], r["decision_name"], r["reviewer"]) for r in item["reviews"]] == [
-        ("县级初审", "通过", "operator-user"), ("州商务局审核", "通过", "operator-user"),
+        ("县市区初审", "通过", "operator-user"), ("州开放型经济领导小组办公室审核", "通过", "operator-user"),
         ("专家评审", "通过", "operator-user"), ("州政府审定", "通过", "operator-user")]
 
     assert move("draft").status_code == 200  # an objection during the notice: back to draft
@@ -371,7 +380,8 @@ def test_award_operations_are_documented_and_guarded(org):
             "/v1/admin/campaigns/{slug}/fraud-signals"} <= set(document["paths"])
     assert "multipart/form-data" in document["paths"]["/v1/admin/targets/import"]["post"]["requestBody"]["content"]
     values = {"list_id": "1", "participant_id": "E1", "station_id": "1", "year": "2026", "region_code": "433101",
-              "slug": "c"}
+              "slug": "c", "entry_id": "1", "application_id": "1", "file_id": "1", "enterprise_id": "E1",
+              "holder": "prefecture", "username": "viewer-user"}
     for op in AWARD_OPERATIONS:
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], op.rule)
         assert org.api(op.method, path, role=None, json={}).status_code == 401, op.rule

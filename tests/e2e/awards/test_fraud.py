@@ -2,6 +2,7 @@
 events -> analytics.fraud -> domain.fraud rules -> API and console -> disqualify -> boards and awards."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -108,6 +109,11 @@ def test_fraud_signals_listed_with_evidence_then_disqualified_off_boards_and_awa
     assert "fraud/disqualify" not in page.text  # viewers see no form
     operator = org.console("operator-user")
     page = operator.get(f"{org.base_url}/console/awards/fraud?campaign={SLUG}&board=hosts", timeout=30)
+    # the public reason is asked for, never prefilled with the evidence (a buyer id is personal data)
+    [reason_input] = re.findall(r'<input[^>]*name="reason"[^>]*>', page.text)
+    assert "value=" not in reason_input and "b-777" not in reason_input and "required" in reason_input
+    assert 'placeholder="例如：经核查存在单一买家短时集中下单，取消评选资格"' in reason_input
+    assert 'data-confirm="取消 ' in page.text
     form = {"campaign": SLUG, "board": "hosts", "participant_id": "H4", "reason": "同一买家一小时下单25笔"}
     assert operator.post(f"{org.base_url}/console/awards/fraud/disqualify", data=form, allow_redirects=False,
                          timeout=30).status_code == 400  # no CSRF token

@@ -17,9 +17,13 @@ from configstore.secretbox import SecretBox
 pytestmark = pytest.mark.e2e
 
 
-def test_regions_are_seeded_with_xiangxi_and_its_eight_counties(config_sessions):
+def test_regions_are_seeded_from_the_province_with_xiangxi_and_its_eight_counties(config_sessions):
     regions = places.list_regions(config_sessions)
-    assert regions[0] == {"code": "433100", "name": "湘西土家族苗族自治州", "level": "prefecture", "parent_code": None}
+    by_code = {r["code"]: r for r in regions}
+    assert by_code["430000"] == {"code": "430000", "name": "湖南省", "level": "province", "parent_code": None}
+    assert by_code["433100"] == {"code": "433100", "name": "湘西土家族苗族自治州", "level": "city", "parent_code": "430000"}
+    cities = {r["code"] for r in regions if r["level"] == "city"}
+    assert len(cities) == 14 and all(by_code[c]["parent_code"] == "430000" for c in cities)
     counties = {r["code"]: r["name"] for r in regions if r["level"] == "county"}
     assert counties == {"433101": "吉首市", "433122": "泸溪县", "433123": "凤凰县", "433124": "花垣县",
                         "433125": "保靖县", "433126": "古丈县", "433127": "永顺县", "433130": "龙山县"}
@@ -37,6 +41,9 @@ def test_townships_villages_and_stations_follow_the_levels(config_sessions):
     assert wrong_level.value.code == "station_level_mismatch"
     with pytest.raises(ConfigError):
         places.add_region(config_sessions, code="433126100201001", name="太深", parent_code="433126100201")
+    with pytest.raises(ConfigError) as wrong_parent:  # a code's digits name its parent
+        places.add_region(config_sessions, code="433122100", name="错的上级", parent_code="433126")
+    assert wrong_parent.value.code == "invalid_region_parent"
     assert [s["kind"] for s in places.list_stations(config_sessions)] == ["county_centre", "village_point"]
 
 
@@ -129,7 +136,7 @@ def test_import_links_hosts_to_enterprises_and_is_audited(config_sessions):
     assert (report.hosts, report.enterprises) == (1, 2)
     assert [e.as_dict() for e in report.errors] == [{"row": 5, "field": "enterprises", "message": "所属企业未登记：E9"}]
     hosts = registry.list_participants(config_sessions, "hosts")
-    assert hosts == [{"id": "H1", "name": "茶妹", "county": "433126", "accounts": ["douyin:dy-1"],
+    assert hosts == [{"id": "H1", "name": "茶妹", "county": "433126", "region_code": "", "accounts": ["douyin:dy-1"],
                       "enterprises": ["E1", "E2"]}]
     links = [e for e in audit.list_entries(config_sessions, target_type="host_enterprises")]
     assert sorted(e["after"]["enterprise_id"] for e in links) == ["E1", "E2"]

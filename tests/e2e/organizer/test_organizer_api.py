@@ -136,7 +136,8 @@ def test_users_tokens_and_import_over_the_api(org):
     wrong = org.api("POST", "/participants/import", role="operator", files={"file": ("名单.txt", b"x")})
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "unsupported_file"
     hosts = org.api("GET", "/participants", role="viewer").json()["participants"]
-    assert hosts == [{"id": "H1", "name": "茶妹", "county": "433126", "accounts": ["douyin:dy-1"], "enterprises": []}]
+    assert hosts == [{"id": "H1", "name": "茶妹", "county": "433126", "region_code": "", "accounts": ["douyin:dy-1"],
+                      "enterprises": []}]
 
 
 def test_openapi_document_and_docs_page_cover_every_operation(org):
@@ -220,7 +221,7 @@ def test_cli_creates_the_first_admin(org):
     assert token.returncode == 0, token.stderr
     me = requests.get(f"{org.base_url}/v1/admin/me", timeout=30,
                       headers={"Authorization": f"Bearer {token.stdout.strip()}"})
-    assert me.json() == {"id": me.json()["id"], "username": "boss", "role": "admin", "active": True}
+    assert me.json() == {"id": me.json()["id"], "username": "boss", "role": "admin", "active": True, "counties": []}
     created = audit.list_entries(org.sessions, target_type="users", limit=1)[0]
     assert created["actor"].startswith("cli:") and created["after"]["username"] == "boss"
 

@@ -220,7 +220,7 @@ def test_targets_upload_with_chinese_levels(ui, tmp_path):
     assert ui.driver.find_element(By.ID, "targets-kept").text == "2"
     assert "区划代码 999999 不存在" in ui.driver.find_element(By.ID, "targets-errors").text
     table = ui.driver.find_element(By.ID, "targets").text
-    assert "泸溪县（433122） 县市 12,000,000.00" in table and "湘西土家族苗族自治州（433100） 州" in table
+    assert "泸溪县（433122） 县市区 12,000,000.00" in table and "湘西土家族苗族自治州（433100） 市州" in table
     assert "county" not in table and "city" not in table
     assert not ui.problems()
     ui.shot("targets-import", full=True)

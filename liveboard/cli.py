@@ -250,14 +250,15 @@ def _supervise(supervisor, component) -> None:
 @main.command()
 @click.pass_context
 def schedule(ctx: click.Context) -> None:
-    """The APScheduler jobs (rankings, pushes) in the foreground, supervised; run exactly one."""
+    """The APScheduler jobs (rankings, pushes) in the foreground, supervised. Run two or more: one
+    leads (a lease in the config store), the others take over when it dies."""
     from liveboard.supervisor import Component, Supervisor
     from scheduler.jobs import Schedule
     from services.runtime import Runtime
 
     runtime = Runtime.build(_settings(ctx))
     jobs = Schedule(runtime)
-    click.echo("定时任务已启动（每分钟报告一次）")
+    click.echo(f"定时任务已启动（{jobs.holder}；多个实例中只有持有租约的一个执行任务，每分钟报告一次）")
     _supervise(Supervisor(runtime.sessions, clock=runtime.clock, beat_seconds=runtime.settings.heartbeat_seconds),
                Component("scheduler", jobs.run, jobs.figures, Schedule.summary))
 

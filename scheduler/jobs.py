@@ -197,7 +197,8 @@ class Schedule:
         runs = now.get("ranking_runs", 0) - before.get("ranking_runs", 0)
         seconds = now.get("last_ranking_seconds")
         errors = now.get("job_errors", 0) - before.get("job_errors", 0)
-        text = f"排名计算 {runs} 次" + (f"（最近一次 {seconds:.2f} 秒）" if seconds is not None else "")
+        text = ("主调度器" if now.get("leader") else "备用调度器（未持有租约）") + "，"
+        text += f"排名计算 {runs} 次" + (f"（最近一次 {seconds:.2f} 秒）" if seconds is not None else "")
         return text + (f"，任务出错 {errors} 次" if errors else "")
 
 

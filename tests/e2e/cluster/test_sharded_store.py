@@ -1,16 +1,13 @@
 """The analytics store on two ClickHouse 18.16 shards: the migrations' sharded mode (every statement
 on every shard against `<name>_local`, Distributed tables under the original names), the writer
 through the Distributed tables (each event once, each order on one shard), and the same answers as
-the unsharded schema on chDB for the same events. Topics on the 3-broker cluster: RF 3, min ISR 2."""
+the unsharded schema on chDB for the same events. (Topics on the 3-broker cluster, RF 3 and min ISR 2,
+are checked by the cluster run in test_cluster_reliability.py, on a cluster of its own.)"""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 import pytest
-from kafka import KafkaAdminClient
-from kafka.admin import ConfigResource, ConfigResourceType
-from kafka.errors import KafkaError
 
 from analytics import open_shard_stores
 from analytics.boards import campaign_totals
@@ -19,7 +16,6 @@ from analytics.migrations import migrate_sharded, sharding_key
 from analytics.reconcile import reconcile
 from bench import workload
 from configstore.registry import attribution
-from eventlog.kafka_log import KafkaEventLog
 from services.boards import compute_board
 from tests.e2e.conftest import build_stack
 
@@ -140,33 +136,3 @@ def test_writer_through_distributed_tables_matches_the_unsharded_schema(clickhou
     finally:
         sharded.close()
         single.close()
-
-
-def _topic_config(bootstrap: str, topic: str, timeout: float = 20) -> dict[str, str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-            try:
-                described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, None)],
-                                                   config_filter="all")["topic"][topic]
-                replicas = {len(p["replica_nodes"]) for p in admin.describe_topics([topic])[0]["partitions"]}
-            finally:
-                admin.close()
-        except KafkaError:  # a broker that has not heard of the topic yet
-            described, replicas = {}, set()
-        if described and replicas or time.monotonic() > deadline:
-            return {"min.insync.replicas": described["min.insync.replicas"]["value"], "replicas": str(replicas)}
-        time.sleep(0.2)
-
-
-def test_topics_on_the_cluster_have_three_replicas_and_need_two_in_sync(kafka_cluster):
-    suffix = datetime.now(timezone.utc).strftime("%H%M%S%f")
-    log = KafkaEventLog(kafka_cluster.bootstrap_servers, f"sales-rf-{suffix}", f"dlq-rf-{suffix}", partitions=3)
-    try:
-        log.ensure_topics()
-        log.ensure_topics()  # idempotent
-    finally:
-        log.close()
-    for topic in (f"sales-rf-{suffix}", f"dlq-rf-{suffix}"):
-        assert _topic_config(kafka_cluster.bootstrap_servers, topic) == {"min.insync.replicas": "2", "replicas": "{3}"}

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import requests
+
 from bench import workload
 from bench.infra import Children, create_pg_database, free_port, new_suffix, wait_http
 from configstore import leases, snapshots
@@ -79,11 +81,13 @@ class ClusterReport(FaultReport):
     published_s: float | None = None  # the leader's death -> that run's summary saved
     failover_bound_s: float = 0.0
     epochs: tuple = ()
+    healthz_leader: dict | None = None  # /healthz's scheduler leader once the survivor leads
 
     @property
     def ok(self) -> bool:
         return (super().ok and self.failover_s is not None and self.published_s is not None
                 and self.failover_s <= self.failover_bound_s and len(self.rows_per_shard) == 2
+                and bool(self.healthz_leader) and self.healthz_leader["epoch"] == self.epochs[1]
                 and min(self.rows_per_shard) > 0 and sum(self.rows_per_shard) == self.stored_rows
                 and self.topic == {"replicas": 3, "min.insync.replicas": "2"})
 
@@ -92,7 +96,8 @@ class ClusterReport(FaultReport):
             f"[cluster] rows per shard {self.rows_per_shard} (sum {sum(self.rows_per_shard)}); sales topic "
             f"{self.topic}",
             f"[cluster] scheduler failover: first run {_s(self.failover_s)} after the leader died (bound "
-            f"{self.failover_bound_s:.1f} s), summary published {_s(self.published_s)}; lease epochs {self.epochs}",
+            f"{self.failover_bound_s:.1f} s), summary published {_s(self.published_s)}; lease epochs {self.epochs}; "
+            f"/healthz leader {self.healthz_leader}",
         ]
 
 
@@ -295,8 +300,24 @@ class _Injector(threading.Thread):
                 current = leases.current(self.sessions, leases.SCHEDULER)
                 self.report.epochs = (self.old_epoch, current.epoch if current else None)
                 self._note(f"scheduler {runs[0][2]} took over (epoch {runs[0][1]})")
+                self._healthz_leader(deadline)
                 return
             time.sleep(0.1)
+
+    def _healthz_leader(self, deadline: float) -> None:
+        """What a surviving API node's /healthz says leads: the new epoch, and (from the survivor's
+        next heartbeat) its instance."""
+        base = self.senders.urls[0].split("/v1/")[0]
+        while time.monotonic() < deadline:
+            try:
+                body = requests.get(f"{base}/healthz", timeout=10).json()  # 200 or 503: the same body
+                leader = body["components"]["scheduler"]["leader"]
+            except (requests.RequestException, ValueError, KeyError):
+                leader = None
+            if leader and leader["epoch"] > self.old_epoch and leader["instance"]:
+                self.report.healthz_leader = {k: leader[k] for k in ("holder", "epoch", "instance")}
+                return
+            time.sleep(0.2)
 
 
 def cluster_main(events: int, rate: float | None, echo=print) -> int:

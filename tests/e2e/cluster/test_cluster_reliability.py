@@ -36,4 +36,5 @@ def test_every_accepted_event_is_stored_once_across_shards_while_every_kind_of_p
     assert report.requests.get("connection_error", 0) > 0  # requests really were cut mid-flight
     assert report.failover_s is not None and report.failover_s <= report.failover_bound_s
     assert report.published_s is not None and report.epochs[1] > report.epochs[0]
+    assert report.healthz_leader is not None and report.healthz_leader["epoch"] == report.epochs[1]  # /healthz says who
     assert report.ok

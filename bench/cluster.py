@@ -1,4 +1,4 @@
-"""Section 8: the sales writer over two ClickHouse shards (Distributed tables, inserts synchronous on
+"""Section 10: the sales writer over two ClickHouse shards (Distributed tables, inserts synchronous on
 every shard), with one and with two writer processes, beside one writer on one ClickHouse server.
 
 Each configuration gets the same events: its writers (`liveboard consume` processes) join their
@@ -87,7 +87,7 @@ def bench_cluster(run) -> None:
                                               clickhouse_cluster=cluster.cluster_name)
                 rates.append(_writers_rate(run, settings, messages, writers, tag))
     limit = "1 writer, one ClickHouse server"
-    run.add("8", "clustered writer events/s, 1 writer over 2 shards", "events/s", one, limit=single,
+    run.add("10", "clustered writer events/s, 1 writer over 2 shards", "events/s", one, limit=single,
             limit_name=limit, note=f"{n} events per run; Distributed tables, insert_distributed_sync=1")
-    run.add("8", "clustered writer events/s, 2 writers over 2 shards", "events/s", two, limit=single,
+    run.add("10", "clustered writer events/s, 2 writers over 2 shards", "events/s", two, limit=single,
             limit_name=limit, note="two `liveboard consume` processes in one group; 2 cores shared by everything")

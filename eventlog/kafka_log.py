@@ -27,11 +27,15 @@ BREAKER_SECONDS = 2.0
 class KafkaEventLog:
     def __init__(self, bootstrap: str, sales_topic: str, dead_letter_topic: str, partitions: int = 6,
                  client_id: str = "liveboard", replication_factor: int = -1, max_poll_interval_ms: int = 120_000,
-                 session_timeout_ms: int = 10_000, min_insync_replicas: int = -1):
+                 session_timeout_ms: int = 10_000, min_insync_replicas: int = -1,
+                 extra_topics: dict[str, int] | None = None):
+        """`extra_topics`: other topics `ensure_topics` creates, name -> partitions, with the same
+        replication factor and min.insync.replicas as the sales topic."""
         self.bootstrap = bootstrap
         self.replication_factor = replication_factor  # -1: the brokers' default.replication.factor
         self.min_insync_replicas = min_insync_replicas  # -1: 2 on a cluster of 3 or more brokers, else 1
         self.consumer_options = {"max_poll_interval_ms": max_poll_interval_ms, "session_timeout_ms": session_timeout_ms}
+        self.extra_topics = dict(extra_topics or {})
         self.sales_topic = sales_topic
         self.dead_letter_topic = dead_letter_topic
         self.partitions = partitions
@@ -44,7 +48,7 @@ class KafkaEventLog:
 
     # -- topics ---------------------------------------------------------------------------
     def ensure_topics(self) -> None:
-        """Create the sales and dead-letter topics when missing (idempotent)."""
+        """Create the sales, dead-letter and extra topics when missing (idempotent)."""
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin",
                                      request_timeout_ms=15000)
@@ -52,7 +56,7 @@ class KafkaEventLog:
             raise EventLogUnavailable(f"kafka admin: {exc}") from exc
         try:
             existing = set(admin.list_topics())
-            names = [(self.sales_topic, self.partitions), (self.dead_letter_topic, 1)]
+            names = [(self.sales_topic, self.partitions), (self.dead_letter_topic, 1), *self.extra_topics.items()]
             if all(name in existing for name, _ in names):
                 wanted = [NewTopic(name, partitions, self.replication_factor) for name, partitions in names]
             else:
@@ -238,6 +242,17 @@ class KafkaLogConsumer:
         since_poll = time.monotonic() - self._consumer._coordinator.heartbeat.last_poll
         budget = min(self.INSERT_BUDGET_MAX_S, self.max_poll_interval_s * self.INSERT_BUDGET_SHARE)
         return since_poll < self.max_poll_interval_s - budget
+
+    def caught_up(self) -> bool:
+        """True when this consumer owns partitions and has read up to their ends as of now."""
+        assignment = list(self._consumer.assignment())
+        if not assignment:
+            return False
+        try:
+            ends = self._consumer.end_offsets(assignment)
+            return all(self._consumer.position(tp) >= ends[tp] for tp in assignment)
+        except KafkaError:
+            return False
 
     def rewind(self) -> None:
         """Back to the committed offsets, discarding uncommitted progress (a dropped batch)."""

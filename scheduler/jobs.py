@@ -29,6 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from configstore import leases
 from configstore.leases import Held
 from configstore.ratelimit import ConfigStoreRateLimitStorage
+from scheduler.connector_jobs import add_connector_jobs
 from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
 from services.runtime import Runtime
@@ -49,7 +50,8 @@ class FencedJobs:
         self.scheduler, self.fence = scheduler, fence
 
     def add_job(self, func: Callable[..., Any], trigger: str, *, id: str, args: tuple = (), **options: Any) -> Any:
-        interval = float(options.get("seconds", 0)) + 60.0 * float(options.get("minutes", 0))
+        interval = (float(options.get("seconds", 0)) + 60.0 * float(options.get("minutes", 0))
+                    + 3600.0 * float(options.get("hours", 0)))
         if trigger != "interval" or interval <= 0:
             raise ValueError(f"job {id}: only interval jobs can be fenced by slot")
         return self.scheduler.add_job(self.fence(id, interval, functools.partial(func, *args)), trigger, id=id,
@@ -73,6 +75,7 @@ def start_scheduler(runtime: Runtime, background: bool = True, fence: Fence = _u
     jobs.add_job(run_rankings, "interval", seconds=settings.ranking_interval_seconds, args=(runtime,),
                  id=RANKINGS, max_instances=1, coalesce=True, next_run_time=runtime.clock.now())
     add_push_jobs(jobs, runtime)
+    add_connector_jobs(jobs, runtime)  # platform connections: the pull backstop, pending-table purge
     # finished rate-limit windows (configstore/ratelimit.py) and old slot claims are dropped so the
     # tables stay small
     purge = ConfigStoreRateLimitStorage(context=lambda: (runtime.engine, runtime.clock)).purge_expired
@@ -99,12 +102,12 @@ class Schedule:
         self.holder = holder or default_holder()
         self.lease_seconds = runtime.settings.scheduler_lease_seconds
         self._held: Held | None = None
-        self._scheduler: BaseScheduler | None = None
+        self.scheduler: BaseScheduler | None = None  # the APScheduler, while leading
         self._lock = threading.Lock()
         self._figures: dict[str, Any] = {"ranking_runs": 0, "job_errors": 0, "last_ranking_at": None,
-                                         "last_ranking_seconds": None, "last_job_error": "", "leader": False,
-                                         "lease_epoch": None, "led_since": None, "skipped_slots": 0,
-                                         "holder": self.holder}
+                                         "last_ranking_seconds": None, "last_job_error": "", "last_error_at": None,
+                                         "leader": False, "lease_epoch": None, "led_since": None,
+                                         "skipped_slots": 0, "holder": self.holder}
 
     @property
     def leading(self) -> bool:
@@ -136,17 +139,17 @@ class Schedule:
             with self._lock:
                 self._figures.update(leader=True, lease_epoch=held.epoch, led_since=now.isoformat())
         self._held = held
-        if self._scheduler is None:
-            self._scheduler = self._start(self.runtime, background=True, fence=self.fence)
-            self._scheduler.add_listener(self._on_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-        elif not self._scheduler.running:
+        if self.scheduler is None:
+            self.scheduler = self._start(self.runtime, background=True, fence=self.fence)
+            self.scheduler.add_listener(self._on_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        elif not self.scheduler.running:
             raise RuntimeError("the scheduler stopped on its own")
         return True
 
     def step_down(self, release: bool) -> None:
         """Stop running jobs (and, on a clean stop, let the lease lapse now for a standby)."""
-        scheduler, held = self._scheduler, self._held
-        self._scheduler, self._held = None, None
+        scheduler, held = self.scheduler, self._held
+        self.scheduler, self._held = None, None
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
         with self._lock:
@@ -178,12 +181,14 @@ class Schedule:
             if event.exception is not None:
                 self._figures["job_errors"] += 1
                 self._figures["last_job_error"] = f"{event.job_id}: {type(event.exception).__name__}: {event.exception}"
+                self._figures["last_error_at"] = self.runtime.clock.time()
             elif event.job_id == RANKINGS:
                 results = event.retval or []
                 failed = [r for r in results if "error" in r]
                 if failed:  # publish_all carries on past a broken campaign; it still counts as an error
                     self._figures["job_errors"] += len(failed)
                     self._figures["last_job_error"] = f"{failed[-1]['campaign']}: {failed[-1]['error']}"
+                    self._figures["last_error_at"] = self.runtime.clock.time()
                 self._figures["ranking_runs"] += 1
                 self._figures["last_ranking_at"] = self.runtime.clock.now().isoformat()
                 self._figures["last_ranking_seconds"] = round(sum(r.get("seconds", 0) for r in results), 3)

@@ -52,6 +52,9 @@ def components(runtime: Runtime) -> dict[str, dict[str, Any]]:
                        if b.figures and b.figures.get("last_ranking_seconds") is not None]
             out[name]["last_ranking_seconds"] = max(seconds) if seconds else None
             out[name]["leader"] = leader(runtime, live)
+        if name == "connector":  # totals since each live worker started
+            for figure in ("completed", "events", "retried", "dead_lettered"):
+                out[name][figure] = sum(int((b.figures or {}).get(figure) or 0) for b in live)
     return out
 
 

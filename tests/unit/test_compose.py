@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-KEYS = {"LIVEBOARD_SECRET_KEY": "test-only", "LIVEBOARD_SECRETS_KEY": "test-only"}
+KEYS = {"LIVEBOARD_SECRET_KEY": "test-only", "LIVEBOARD_SECRETS_KEY": "dGVzdC1vbmx5LXRlc3Qtb25seS10ZXN0LW9ubHktMzI="}
 
 
 def _compose() -> dict:
@@ -31,7 +31,8 @@ def test_compose_config_accepts_the_file():
 def test_compose_runs_the_clustered_topology():
     services = _compose()["services"]
     assert set(services) == {"kafka-1", "kafka-2", "kafka-3", "clickhouse-1", "clickhouse-2", "postgres", "redis",
-                             "migrate", "api-1", "api-2", "writer-1", "writer-2", "scheduler-1", "scheduler-2"}
+                             "migrate", "api-1", "api-2", "writer-1", "writer-2", "connector-1", "connector-2",
+                             "scheduler-1", "scheduler-2"}
     for name, service in services.items():
         assert "healthcheck" in service or name == "migrate", name
     brokers = [services[f"kafka-{n}"]["environment"] for n in (1, 2, 3)]
@@ -47,10 +48,11 @@ def test_compose_runs_the_clustered_topology():
     assert env["LIVEBOARD_CLICKHOUSE_CLUSTER"] == "liveboard"
     assert env["LIVEBOARD_CLICKHOUSE_SHARDS"] == "clickhouse-1:9000,clickhouse-2:9000"
     assert [services[f"writer-{n}"]["command"] for n in (1, 2)] == [["liveboard", "consume"]] * 2
+    assert [services[f"connector-{n}"]["command"] for n in (1, 2)] == [["liveboard", "connect"]] * 2
     assert [services[f"scheduler-{n}"]["command"] for n in (1, 2)] == [["liveboard", "schedule"]] * 2
     assert all(services[f"api-{n}"]["command"][:2] == ["liveboard", "serve"] for n in (1, 2))
     every_setting = set(_settings_fields())
-    for name in ("api-1", "writer-1", "scheduler-1", "migrate"):
+    for name in ("api-1", "writer-1", "connector-1", "scheduler-1", "migrate"):
         unknown = {k for k in services[name]["environment"] if k.startswith("LIVEBOARD_")} - every_setting
         assert not unknown, f"{name}: no such setting {unknown}"
 

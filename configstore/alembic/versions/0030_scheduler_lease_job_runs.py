@@ -1,14 +1,14 @@
 """leases (one scheduler runs the jobs, fenced by an epoch) and job runs (each slot at most once)
 
 Revision ID: 0030
-Revises: 0010
+Revises: 0016
 Create Date: 2026-12-01 14:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0030'
-down_revision = '0010'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

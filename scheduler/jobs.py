@@ -107,7 +107,8 @@ class Schedule:
         self._figures: dict[str, Any] = {"ranking_runs": 0, "job_errors": 0, "last_ranking_at": None,
                                          "last_ranking_seconds": None, "last_job_error": "", "last_error_at": None,
                                          "leader": False, "lease_epoch": None, "led_since": None,
-                                         "skipped_slots": 0, "holder": self.holder}
+                                         "skipped_slots": 0, "holder": self.holder, "lease_errors": 0,
+                                         "last_error": "", "lease_checked_at": None}
 
     @property
     def leading(self) -> bool:
@@ -127,9 +128,14 @@ class Schedule:
         now = self.runtime.clock.now()
         try:
             held = leases.acquire(self.runtime.sessions, LEASE, self.holder, self.lease_seconds, now)
-        except Exception:  # the config store is away: lead on only while the lease surely lasts
+        except Exception as exc:  # the config store is away: lead on only while the lease surely lasts
             log.warning("scheduler lease not renewed (config store unavailable)", exc_info=True)
             held = self._held if self._held is not None and self._held.expires_at > now else None
+            with self._lock:  # shown in /healthz and the console like any other error
+                self._figures["lease_errors"] += 1
+                self._error(f"scheduler lease: {type(exc).__name__}: {exc}")
+        with self._lock:  # /healthz flags a lease loop that stopped ticking (services/health.py)
+            self._figures["lease_checked_at"] = now.isoformat()
         if held is None:
             self.step_down(release=False)
             return False
@@ -181,17 +187,22 @@ class Schedule:
             if event.exception is not None:
                 self._figures["job_errors"] += 1
                 self._figures["last_job_error"] = f"{event.job_id}: {type(event.exception).__name__}: {event.exception}"
-                self._figures["last_error_at"] = self.runtime.clock.time()
+                self._error(self._figures["last_job_error"])
             elif event.job_id == RANKINGS:
                 results = event.retval or []
                 failed = [r for r in results if "error" in r]
                 if failed:  # publish_all carries on past a broken campaign; it still counts as an error
                     self._figures["job_errors"] += len(failed)
                     self._figures["last_job_error"] = f"{failed[-1]['campaign']}: {failed[-1]['error']}"
-                    self._figures["last_error_at"] = self.runtime.clock.time()
+                    self._error(self._figures["last_job_error"])
                 self._figures["ranking_runs"] += 1
                 self._figures["last_ranking_at"] = self.runtime.clock.now().isoformat()
                 self._figures["last_ranking_seconds"] = round(sum(r.get("seconds", 0) for r in results), 3)
+
+    def _error(self, text: str) -> None:
+        """The latest error this scheduler handled itself (a job's, or the lease's); under the lock."""
+        self._figures["last_error"] = text[:500]
+        self._figures["last_error_at"] = self.runtime.clock.time()
 
     def figures(self) -> dict[str, Any]:
         with self._lock:

@@ -10,14 +10,16 @@ from typing import Any
 
 import pytest
 
+from backend.ui import FILTERS
 from configstore import leases
 from configstore.db import make_engine, make_sessionmaker
 from configstore.heartbeats import Beat
 from configstore.migrate import upgrade
 from scheduler.jobs import SKIPPED, Schedule
-from services.health import leader
+from services.health import leader, lease_stalled
 from settings import Settings
 from tests.clocks import ManualClock
+from tests.e2e.conftest import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -149,6 +151,11 @@ def test_a_store_outage_keeps_the_leader_only_while_its_lease_surely_lasts(runti
         assert not a.tick() and not started[0].running  # it might have: stop running jobs
     finally:
         runtime.sessions = broken
+    figures = a.figures()  # never silent: the heartbeat carries these to /healthz and the console
+    assert figures["lease_errors"] == 2
+    assert figures["last_error"] == "scheduler lease: OSError: config store unavailable"
+    assert figures["last_error_at"] == runtime.clock.time()
+    assert figures["lease_checked_at"] == runtime.clock.now().isoformat()
 
 
 def _failing_sessions():
@@ -165,3 +172,39 @@ def test_purge_forgets_old_slot_claims(runtime):
     assert [slot for slot, *_ in leases.runs(runtime.sessions, "rankings")] == [3]
     assert leases.current(runtime.sessions, leases.SCHEDULER).expires_at == (
         datetime.fromtimestamp(runtime.clock.time() - 10 + LEASE_S, timezone.utc))
+
+
+def test_healthz_and_the_console_name_the_leader_and_a_stalled_lease_loop(runtime):
+    a, _ = _schedule(runtime, "a")
+    b, _ = _schedule(runtime, "b")
+    assert a.tick() and not b.tick()
+    html = _components(_scheduler_health(runtime, a, b))
+    assert "主实例 host-a-scheduler（租约第 1 任）" in html and "租约线程停滞" not in html
+
+    runtime.clock.advance(LEASE_S / 3)
+    assert b.tick() is False  # b's loop goes on; a's hangs (its process still beats)
+    runtime.clock.advance(LEASE_S * 2 / 3 + 1)  # a's last tick is more than a lease ago: so is its lease
+    found = _scheduler_health(runtime, a, b)
+    assert found["scheduler"]["lease_stalled"] == ["host-a-scheduler"] and found["scheduler"]["leader"] is None
+    html = _components(found)
+    assert "<b>暂无主实例</b>（等待备用实例接管）" in html and "租约线程停滞：host-a-scheduler" in html
+
+    assert b.tick()  # b takes over
+    html = _components(_scheduler_health(runtime, a, b))
+    assert "主实例 host-b-scheduler（租约第 2 任）" in html
+
+
+def _scheduler_health(runtime: _Runtime, *schedules: Schedule) -> dict:
+    beats = [Beat("scheduler", f"host-{s.holder}-scheduler", runtime.clock.now(), runtime.clock.now(), "running",
+                  figures=s.figures()) for s in schedules]
+    return {"scheduler": {"status": "running", "instances": [], "restarts": 0, "last_error": "",
+                          "last_error_at": None, "last_ranking_at": None, "last_ranking_seconds": None,
+                          "leader": leader(runtime, beats), "lease_stalled": lease_stalled(runtime, beats)}}
+
+
+def _components(found: dict) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(REPO / "backend" / "templates"), autoescape=True)
+    env.filters.update(FILTERS)
+    return " ".join(env.get_template("console/_components.html").render(health={"components": found}).split())

@@ -232,6 +232,10 @@ class KafkaLogConsumer:
         """False while the group is still rebalancing (e.g. waiting out a killed member's session)."""
         return bool(self._consumer.assignment())
 
+    def partitions(self) -> set[int]:
+        """The partitions this consumer owns now (empty while unjoined or rebalancing)."""
+        return {tp.partition for tp in self._consumer.assignment()}
+
     def owns(self, records: Sequence[Consumed]) -> bool:
         generation = self._generation()
         if generation is None or self._batch_generation is self._MIXED or generation != self._batch_generation:

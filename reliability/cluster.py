@@ -76,7 +76,7 @@ class ClusterServices:
 class ClusterReport(FaultReport):
     tag: str = "cluster"
     rows_per_shard: list = field(default_factory=list)
-    topic: dict = field(default_factory=dict)  # replicas and min.insync.replicas of the sales topic
+    topic: dict = field(default_factory=dict)  # replicas and min.insync.replicas, alike on every topic
     failover_s: float | None = None  # the leader's death -> the survivor's first ranking run
     published_s: float | None = None  # the leader's death -> that run's summary saved
     failover_bound_s: float = 0.0
@@ -93,8 +93,8 @@ class ClusterReport(FaultReport):
 
     def lines(self) -> list[str]:
         return super().lines() + [
-            f"[cluster] rows per shard {self.rows_per_shard} (sum {sum(self.rows_per_shard)}); sales topic "
-            f"{self.topic}",
+            f"[cluster] rows per shard {self.rows_per_shard} (sum {sum(self.rows_per_shard)}); topics (sales, "
+            f"dead letters, the connectors' raw and dead letters) {self.topic}",
             f"[cluster] scheduler failover: first run {_s(self.failover_s)} after the leader died (bound "
             f"{self.failover_bound_s:.1f} s), summary published {_s(self.published_s)}; lease epochs {self.epochs}; "
             f"/healthz leader {self.healthz_leader}",
@@ -114,6 +114,8 @@ def cluster_settings(services: ClusterServices, *, suffix: str, config_db_url: s
                     clickhouse_url=services.clickhouse.url(1, name),
                     clickhouse_cluster=services.clickhouse.cluster_name, database_url=config_db_url,
                     consumer_group=f"{name}-writer", consumer_batch_rows=2000, consumer_batch_ms=300,
+                    connector_raw_topic=f"{name}-raw", connector_dead_letter_topic=f"{name}-cdlq",
+                    connector_group=f"{name}-connector",
                     scheduler_lease_seconds=plan.lease_seconds,
                     ranking_interval_seconds=plan.ranking_interval_seconds, secret_key="cluster-only",
                     webhook_rate_limit="")
@@ -169,23 +171,32 @@ def run_cluster(services: ClusterServices, work_dir: Path, plan: ClusterPlan, ec
 
 
 def _topic(services: ClusterServices, settings: Settings) -> dict:
+    """Replicas per partition and min.insync.replicas, when every topic has the same (else per topic)."""
     from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType
 
+    names = [settings.sales_topic, settings.dead_letter_topic, settings.connector_raw_topic,
+             settings.connector_dead_letter_topic]
     deadline = time.monotonic() + 30
     while True:
         try:
             admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10000)
             try:
-                [described] = admin.describe_topics([settings.sales_topic])
-                configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, settings.sales_topic, None)],
-                                                 config_filter="all")["topic"][settings.sales_topic]
+                described = {t["name"]: t for t in admin.describe_topics(names)}
+                configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name, None) for name in names],
+                                                 config_filter="all")["topic"]
             finally:
                 admin.close()
-            replicas = {len(p["replica_nodes"]) for p in described["partitions"]}
-            if configs and len(replicas) == 1:
-                return {"replicas": replicas.pop(), "min.insync.replicas": configs["min.insync.replicas"]["value"]}
-        except Exception:  # a broker that has not heard of the topic yet
+            found = {}
+            for name in names:
+                replicas = {len(p["replica_nodes"]) for p in described[name]["partitions"]}
+                if len(replicas) == 1 and configs.get(name):
+                    found[name] = {"replicas": replicas.pop(),
+                                   "min.insync.replicas": configs[name]["min.insync.replicas"]["value"]}
+            if len(found) == len(names):
+                alike = list({tuple(sorted(v.items())) for v in found.values()})
+                return dict(alike[0]) if len(alike) == 1 else found
+        except Exception:  # a broker that has not heard of a topic yet
             pass
         if time.monotonic() > deadline:
             return {}

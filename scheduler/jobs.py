@@ -7,8 +7,9 @@ it runs the scheduler until stopped and keeps the figures its heartbeat reports.
 
 Several `Schedule`s may run (one per `liveboard schedule` process): they elect one leader through
 the "scheduler" lease in the config store (configstore/leases.py). Only the leader's APScheduler
-runs; a standby tries for the lease every third of `scheduler_lease_seconds` and starts its own when
-the leader's lapses. Every job run claims its slot (job, floor(now / interval)) under the lease's
+runs; the leader renews every third of `scheduler_lease_seconds`, a standby tries every sixth and
+starts its own when the leader's lapses: a dead leader's jobs resume within lease + lease/6, which
+leaves the first run room inside the documented bound of 4/3 of the lease. Every job run claims its slot (job, floor(now / interval)) under the lease's
 epoch first, so a slot runs at most once, and never on a leader that lost its lease."""
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ RANKINGS = "rankings"
 LEASE = leases.SCHEDULER
 SKIPPED = object()  # a job run that did not happen: its slot ran already, or the lease was lost
 KEEP_RUNS = timedelta(days=2)
+RENEWALS_PER_LEASE = 3  # the leader renews every third of the lease
+TRIES_PER_LEASE = 6  # a standby tries for it every sixth
 Fence = Callable[[str, float, Callable[[], Any]], Callable[[], Any]]  # (job id, interval s, run) -> fenced run
 
 
@@ -115,10 +118,14 @@ class Schedule:
         return self._held is not None
 
     def run(self, stop: threading.Event) -> None:
+        clock = self.runtime.clock
         try:
             while True:
-                self.tick()
-                if stop.wait(self.lease_seconds / 3):
+                began = clock.monotonic()
+                leading = self.tick()
+                pause = self.lease_seconds / (RENEWALS_PER_LEASE if leading else TRIES_PER_LEASE)
+                # a steady rhythm: the time a tick took (a slow config store) comes off the pause
+                if stop.wait(max(0.0, pause - (clock.monotonic() - began))):
                     break
         finally:
             self.step_down(release=True)

@@ -21,7 +21,11 @@ def _bind_server(sql: str, params: dict[str, Any] | None, database: str) -> tupl
 
 
 class ClickHouseStore:
-    def __init__(self, url: str, connect_timeout: float = 5, send_receive_timeout: float = 60):
+    """`settings` go with every query: on a cluster, insert_distributed_sync=1 makes an insert into a
+    Distributed table return only once every shard has its rows."""
+
+    def __init__(self, url: str, connect_timeout: float = 5, send_receive_timeout: float = 60,
+                 settings: dict[str, Any] | None = None):
         parsed = urlparse(url)
         self.host = parsed.hostname or "127.0.0.1"
         self.port = parsed.port or 9000
@@ -29,6 +33,7 @@ class ClickHouseStore:
         self.user = parsed.username or "default"
         self.password = parsed.password or ""
         self._timeouts = dict(connect_timeout=connect_timeout, send_receive_timeout=send_receive_timeout)
+        self.settings = dict(settings or {})
         self._local = threading.local()  # a Client is not thread-safe: one per thread
 
     def _client(self) -> Client:
@@ -54,11 +59,11 @@ class ClickHouseStore:
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         text, bound = _bind_server(sql, params, self.database)
-        self._run(lambda c: c.execute(text, bound))
+        self._run(lambda c: c.execute(text, bound, settings=self.settings))
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
         text, bound = _bind_server(sql, params, self.database)
-        return self._run(lambda c: c.execute(text, bound))
+        return self._run(lambda c: c.execute(text, bound, settings=self.settings))
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -66,7 +71,8 @@ class ClickHouseStore:
         cols = ", ".join(columns)
         target = table.replace("{db}", self.database)
         columnar = [list(col) for col in zip(*rows, strict=True)]
-        self._run(lambda c: c.execute(f"INSERT INTO {target} ({cols}) VALUES", columnar, columnar=True))
+        self._run(lambda c: c.execute(f"INSERT INTO {target} ({cols}) VALUES", columnar, columnar=True,
+                                      settings=self.settings))
 
     def ping(self) -> bool:
         try:

@@ -58,6 +58,10 @@ class ComponentCollector:
         scheduler = found.get("scheduler", {})
         yield GaugeMetricFamily("liveboard_ranking_seconds", "Duration of the last ranking run",
                                 value=float(scheduler.get("last_ranking_seconds") or 0))
+        leader = scheduler.get("leader")
+        yield GaugeMetricFamily("liveboard_scheduler_leader_epoch",
+                                "Epoch of the scheduler lease's live holder (0: no scheduler leads now)",
+                                value=float(leader["epoch"]) if leader else 0.0)
 
 
 @bp.get("/metrics")

@@ -16,6 +16,7 @@ import orjson
 import requests
 
 from bench import infra, loadgen, workload
+from bench.cluster import bench_cluster
 from bench.connectors import bench_connectors
 from bench.report import Figure, figures_as_dicts, make_figure, write
 from configstore.db import make_engine, make_sessionmaker
@@ -26,7 +27,7 @@ from operations.migrations import migrate_all
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("http", "batch", "consumer", "freshness", "ranking", "peer", "memory", "connectors")
+SECTIONS = ("http", "batch", "consumer", "freshness", "ranking", "peer", "memory", "connectors", "cluster")
 
 
 @dataclass(frozen=True)
@@ -802,7 +803,8 @@ def execute(mode_name: str = "default", *, services: infra.Services | None = Non
         machine = infra.machine_info(services)
         _say(f"mode {mode.name}, run {run.suffix}, sections {', '.join(sections)}")
         for name, fn in (("http", bench_http), ("consumer", bench_consumer), ("freshness", bench_freshness),
-                         ("ranking", bench_ranking), ("memory", bench_memory), ("connectors", bench_connectors)):
+                         ("ranking", bench_ranking), ("memory", bench_memory), ("connectors", bench_connectors),
+                         ("cluster", bench_cluster)):
             wanted = name in sections or (name == "http" and "batch" in sections) or \
                 (name == "ranking" and "peer" in sections)
             if wanted:

@@ -11,6 +11,7 @@ def open_event_log(settings, client_id: str = "liveboard") -> EventLog:
         return KafkaEventLog(settings.kafka_bootstrap, settings.sales_topic, settings.dead_letter_topic,
                              settings.topic_partitions, client_id=client_id,
                              replication_factor=settings.topic_replication_factor,
+                             min_insync_replicas=settings.topic_min_insync_replicas,
                              max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
                              session_timeout_ms=settings.consumer_session_timeout_ms,
                              extra_topics={settings.connector_raw_topic: settings.topic_partitions,

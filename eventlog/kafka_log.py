@@ -1,8 +1,10 @@
 """The event log on Apache Kafka (kafka-python).
 
 The producer is idempotent with acks=all: append() returns only after every partition leader
-and its in-sync replicas have the records. Keys are "campaign:host", so one host's events stay
-in one partition, in order. Consumers never auto-commit: the writer commits after its insert.
+and its in-sync replicas have the records; topics are created with min.insync.replicas (2 on a
+cluster), so an acknowledged append survives the loss of a broker. Keys are "platform:order_id" for
+order events and "source:event_id" otherwise (schemas.envelope.partition_key), so one order's events
+stay in one partition, in order. Consumers never auto-commit: the writer commits after its insert.
 """
 from __future__ import annotations
 
@@ -25,10 +27,13 @@ BREAKER_SECONDS = 2.0
 class KafkaEventLog:
     def __init__(self, bootstrap: str, sales_topic: str, dead_letter_topic: str, partitions: int = 6,
                  client_id: str = "liveboard", replication_factor: int = -1, max_poll_interval_ms: int = 120_000,
-                 session_timeout_ms: int = 10_000, extra_topics: dict[str, int] | None = None):
-        """`extra_topics`: other topics `ensure_topics` creates, name -> partitions."""
+                 session_timeout_ms: int = 10_000, min_insync_replicas: int = -1,
+                 extra_topics: dict[str, int] | None = None):
+        """`extra_topics`: other topics `ensure_topics` creates, name -> partitions, with the same
+        replication factor and min.insync.replicas as the sales topic."""
         self.bootstrap = bootstrap
         self.replication_factor = replication_factor  # -1: the brokers' default.replication.factor
+        self.min_insync_replicas = min_insync_replicas  # -1: 2 on a cluster of 3 or more brokers, else 1
         self.consumer_options = {"max_poll_interval_ms": max_poll_interval_ms, "session_timeout_ms": session_timeout_ms}
         self.extra_topics = dict(extra_topics or {})
         self.sales_topic = sales_topic
@@ -51,10 +56,13 @@ class KafkaEventLog:
             raise EventLogUnavailable(f"kafka admin: {exc}") from exc
         try:
             existing = set(admin.list_topics())
-            wanted = [NewTopic(self.sales_topic, self.partitions, self.replication_factor),
-                      NewTopic(self.dead_letter_topic, 1, self.replication_factor)]
-            wanted += [NewTopic(name, partitions, self.replication_factor)
-                       for name, partitions in self.extra_topics.items()]
+            names = [(self.sales_topic, self.partitions), (self.dead_letter_topic, 1), *self.extra_topics.items()]
+            if all(name in existing for name, _ in names):
+                wanted = [NewTopic(name, partitions, self.replication_factor) for name, partitions in names]
+            else:
+                configs = {"min.insync.replicas": str(self._min_insync_replicas(admin))}
+                wanted = [NewTopic(name, partitions, self.replication_factor, topic_configs=configs)
+                          for name, partitions in names]
             missing = [t for t in wanted if t.name not in existing]
             if missing:
                 try:
@@ -64,6 +72,15 @@ class KafkaEventLog:
             self._wait_for_leaders(admin, [t.name for t in wanted])
         finally:
             admin.close()
+
+    def _min_insync_replicas(self, admin: KafkaAdminClient) -> int:
+        """The topics' min.insync.replicas: the setting, or 2 on a cluster of 3 or more brokers (one
+        may be lost while acks=all appends go on, and each is on two brokers), else 1."""
+        if self.min_insync_replicas > 0:
+            return self.min_insync_replicas
+        brokers = len(admin.describe_cluster()["brokers"])
+        replicas = self.replication_factor if self.replication_factor > 0 else brokers
+        return 2 if min(replicas, brokers) >= 3 else 1
 
     @staticmethod
     def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], timeout_s: float = 15.0) -> None:
@@ -214,6 +231,10 @@ class KafkaLogConsumer:
     def is_assigned(self) -> bool:
         """False while the group is still rebalancing (e.g. waiting out a killed member's session)."""
         return bool(self._consumer.assignment())
+
+    def partitions(self) -> set[int]:
+        """The partitions this consumer owns now (empty while unjoined or rebalancing)."""
+        return {tp.partition for tp in self._consumer.assignment()}
 
     def owns(self, records: Sequence[Consumed]) -> bool:
         generation = self._generation()

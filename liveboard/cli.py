@@ -270,14 +270,14 @@ def _supervise(supervisor, component) -> None:
 @main.command()
 @click.pass_context
 def schedule(ctx: click.Context) -> None:
-    """在前台运行定时任务（排行榜、消息推送），带守护。"""
+    """在前台运行定时任务（排行榜、里程碑、消息推送、补单），带守护。可运行两个或更多：一个为主实例（配置库中的租约），主实例退出后其余实例接管。"""
     from liveboard.supervisor import Component, Supervisor
     from scheduler.jobs import Schedule
     from services.runtime import Runtime
 
     runtime = Runtime.build(_settings(ctx))
     jobs = Schedule(runtime)
-    click.echo("定时任务已启动（每分钟报告一次）")
+    click.echo(f"定时任务已启动（{jobs.holder}；多个实例中只有持有租约的一个执行任务，每分钟报告一次）")
     _supervise(Supervisor(runtime.sessions, clock=runtime.clock, beat_seconds=runtime.settings.heartbeat_seconds),
                Component("scheduler", jobs.run, jobs.figures, Schedule.summary))
 

@@ -3,8 +3,9 @@ sealed), analytics store (ClickHouse DDL) and the event log's topics; the data d
 Idempotent: `liveboard migrate`, `run` and `restore` all start here."""
 from __future__ import annotations
 
-from analytics import open_store
+from analytics import open_shard_stores, open_store
 from analytics.migrations import migrate as migrate_store
+from analytics.migrations import migrate_sharded
 from configstore.db import make_engine
 from configstore.migrate import upgrade as migrate_config
 from configstore.sealed import seal_stored_secrets
@@ -29,9 +30,19 @@ def migrate_all(settings: Settings, echo=lambda msg: None) -> None:
     echo(f"配置库迁移 (config store): {settings.config_db_url.split('@')[-1]}")
     migrate_config(settings.config_db_url)
     seal_secrets(settings, echo)
-    store = open_store(settings)
-    applied = migrate_store(store)
-    echo(f"分析库迁移 (analytics store, {settings.store}): {', '.join(applied) if applied else '已是最新'}")
+    if settings.clickhouse_cluster:
+        shards = open_shard_stores(settings)
+        try:
+            applied = migrate_sharded(shards, settings.clickhouse_cluster)
+        finally:
+            for shard in shards:
+                shard.close()
+        where = f"{settings.store}, 集群 {settings.clickhouse_cluster}，{len(shards)} 个分片"
+    else:
+        store = open_store(settings)
+        applied = migrate_store(store)
+        where = settings.store
+    echo(f"分析库迁移 (analytics store, {where}): {', '.join(applied) if applied else '已是最新'}")
     event_log = open_event_log(settings, client_id="liveboard-migrate")
     event_log.ensure_topics()
     event_log.close()

@@ -76,6 +76,7 @@ class FaultReport:
     requests: dict = field(default_factory=dict)
     faults: list = field(default_factory=list)
     seconds: float = 0.0
+    tag: str = "faults"  # the prefix of the printed lines
 
     @property
     def ok(self) -> bool:
@@ -85,14 +86,14 @@ class FaultReport:
 
     def lines(self) -> list[str]:
         return [
-            f"[faults] events sent {self.sent}, accepted {self.accepted}, rejected {self.rejected} (by design), "
+            f"[{self.tag}] events sent {self.sent}, accepted {self.accepted}, rejected {self.rejected} (by design), "
             f"unresolved {self.unresolved}",
-            f"[faults] stored {self.stored} (rows {self.stored_rows}; refunds held for their order {self.held}), "
+            f"[{self.tag}] stored {self.stored} (rows {self.stored_rows}; refunds held for their order {self.held}), "
             f"lost {self.lost}, duplicated {self.duplicated}, refused but stored {self.refused_but_stored}",
-            f"[faults] net fen accepted {self.accepted_net_fen}, stored {self.stored_net_fen}; "
+            f"[{self.tag}] net fen accepted {self.accepted_net_fen}, stored {self.stored_net_fen}; "
             f"pre-aggregate = raw: {self.preaggregate_matches_raw}; boards = independent: {self.boards_match}",
-            f"[faults] HTTP attempts {dict(sorted(self.requests.items()))}; undocumented 5xx {self.server_errors or 0}",
-            f"[faults] faults injected: {', '.join(self.faults)}; {self.seconds:.0f} s",
+            f"[{self.tag}] HTTP attempts {dict(sorted(self.requests.items()))}; undocumented 5xx {self.server_errors or 0}",
+            f"[{self.tag}] faults injected: {', '.join(self.faults)}; {self.seconds:.0f} s",
         ]
 
 
@@ -123,14 +124,14 @@ def run_faults(services: Services, work_dir: Path, plan: FaultPlan, echo=print) 
                                   workload.EventFactory(slug, described["hosts"], described["enterprises"],
                                                         seed=plan.seed + 1, tag="inflight"))
         injector.start()
-        _feed(senders, plan, slug, described, echo)
+        feed(senders, plan, slug, described, echo)
         senders.finish()
         injector.join()
         echo(f"[faults] stream done after {time.monotonic() - began:.0f} s; waiting for the writers")
         wait_stored(services, settings, len(ledger.accepted), echo)
         for consumer in injector.consumers:
             children.stop(consumer)
-        _verify(report, ledger, services, settings, children, port, slug, described, echo)
+        verify(report, ledger, services, settings, children, port, slug, described, echo)
         children.stop(api)
     finally:
         children.close()
@@ -140,7 +141,9 @@ def run_faults(services: Services, work_dir: Path, plan: FaultPlan, echo=print) 
     return report
 
 
-def _feed(senders: PacedSenders, plan: FaultPlan, slug: str, described: dict, echo) -> None:
+def feed(senders: PacedSenders, plan, slug: str, described: dict, echo, tag: str = "faults") -> None:
+    """Queue the plan's events (`events`, `batch_size`, `seed`): one in `invalid_every` invalid, one
+    batch in `forged_every` signed with a wrong secret."""
     factory = workload.EventFactory(slug, described["hosts"], described["enterprises"], seed=plan.seed, tag="f")
     sent, batch_no, last_echo = 0, 0, time.monotonic()
     while sent < plan.events:
@@ -152,8 +155,22 @@ def _feed(senders: PacedSenders, plan: FaultPlan, slug: str, described: dict, ec
         senders.put(Batch(events, forge_signature=batch_no % plan.forged_every == 0))
         sent += len(events)
         if time.monotonic() - last_echo > 10:
-            echo(f"[faults] {sent}/{plan.events} events queued, {senders.ledger.settled} settled")
+            echo(f"[{tag}] {sent}/{plan.events} events queued, {senders.ledger.settled} settled")
             last_echo = time.monotonic()
+
+
+def fire_when_due(schedule, senders: PacedSenders, events: int, log: list) -> BaseException | None:
+    """Each (share, fault) of `schedule` once the senders have taken that share of `events`; a fault
+    that fails ends the schedule, noted in `log` as FAILED (and returned)."""
+    try:
+        for share, fault in schedule:
+            while senders.posted_events < share * events:
+                time.sleep(0.05)
+            fault()
+    except BaseException as exc:  # surfaced by the report, never swallowed
+        log.append(f"FAILED: {exc!r}")
+        return exc
+    return None
 
 
 class _FaultInjector(threading.Thread):
@@ -172,14 +189,7 @@ class _FaultInjector(threading.Thread):
         self.schedule += [(0.50, self.restart_clickhouse), (0.65, self.restart_kafka), (0.80, self.kill_api_worker)]
 
     def run(self) -> None:
-        try:
-            for share, fault in self.schedule:
-                while self.senders.posted_events < share * self.plan.events:
-                    time.sleep(0.05)
-                fault()
-        except BaseException as exc:  # surfaced by the report, never swallowed
-            self.error = exc
-            self.log.append(f"FAILED: {exc!r}")
+        self.error = fire_when_due(self.schedule, self.senders, self.plan.events, self.log)
 
     def _note(self, text: str) -> None:
         self.log.append(text)
@@ -223,7 +233,9 @@ class _FaultInjector(threading.Thread):
             thread.join()
 
 
-def _verify(report: FaultReport, ledger: Ledger, services, settings, children, port, slug, described, echo) -> None:
+def verify(report: FaultReport, ledger: Ledger, services, settings, children, port, slug, described, echo) -> None:
+    """Account for every event the ledger sent against what the store holds, and compare the
+    published boards (through the API on `port`) with the independent calculation."""
     rows = stored_rows(services, settings)
     stored_ids = [r[0] for r in rows]
     distinct = set(stored_ids)
@@ -262,7 +274,7 @@ def _verify(report: FaultReport, ledger: Ledger, services, settings, children, p
     got_enterprises = [(e["rank"], e["id"], e["net_gmv_fen"]) for e in board["enterprises"]]
     report.boards_match = got_hosts == expected_hosts and got_enterprises == expected_enterprises
     if not report.boards_match:
-        echo(f"[faults] boards differ:\n  hosts got {got_hosts}\n  expected  {expected_hosts}\n"
+        echo(f"[{report.tag}] boards differ:\n  hosts got {got_hosts}\n  expected  {expected_hosts}\n"
              f"  enterprises got {got_enterprises}\n  expected        {expected_enterprises}")
 
 

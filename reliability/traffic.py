@@ -8,6 +8,7 @@ Standard Webhooks senders do; idempotence by event id makes the retry safe.
 """
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -59,11 +60,15 @@ class Batch:
 
 
 class PacedSenders:
-    """`threads` senders sharing one queue of batches, posting about `rate` events/s in total."""
+    """`threads` senders sharing one queue of batches, posting about `rate` events/s in total. With
+    several URLs (API nodes behind a balancer) batches take turns, and a delivery whose connection
+    failed is retried at the next URL."""
 
-    def __init__(self, url: str, secret: str, ledger: Ledger, *, threads: int = 6, rate: float = 1000,
+    def __init__(self, url: str | list[str], secret: str, ledger: Ledger, *, threads: int = 6, rate: float = 1000,
                  give_up_after_s: float = 180):
-        self.url, self.secret, self.ledger = url, secret, ledger
+        self.urls = [url] if isinstance(url, str) else list(url)
+        self.secret, self.ledger = secret, ledger
+        self._turn = itertools.count()
         self.threads_n, self.rate, self.give_up_after_s = threads, rate, give_up_after_s
         self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=threads * 4)
         self.posted_events = 0  # taken off the queue (for the fault schedule's progress)
@@ -126,13 +131,16 @@ class PacedSenders:
         msg_id = f"msg_{ids[0]}"  # one id per delivery, the same on every retry
         deadline = time.monotonic() + self.give_up_after_s
         backoff = 0.2
+        turn = next(self._turn)
         while True:
+            url = self.urls[turn % len(self.urls)]
             try:
-                response = http.post(self.url, data=body, headers=sign_headers(secret, body, msg_id=msg_id), timeout=30)
+                response = http.post(url, data=body, headers=sign_headers(secret, body, msg_id=msg_id), timeout=30)
             except requests.RequestException as exc:
                 self.ledger.record_attempt("connection_error" if isinstance(exc, requests.ConnectionError)
                                            else "timeout")
                 http = requests.Session()  # the connection may be half-dead
+                turn += 1  # that node may be gone: the next one
             else:
                 self.ledger.record_attempt(str(response.status_code))
                 if response.status_code == 202:

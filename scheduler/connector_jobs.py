@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-
-from apscheduler.schedulers.base import BaseScheduler
+from typing import Any
 
 from configstore.connections import purge_done
 from connectors.access import PlatformAccess
@@ -30,7 +29,8 @@ def purge(runtime: Runtime) -> int:
     return purge_done(runtime.sessions, runtime.clock.time() - KEEP_DONE_S)
 
 
-def add_connector_jobs(scheduler: BaseScheduler, runtime: Runtime) -> None:
+def add_connector_jobs(scheduler: Any, runtime: Runtime) -> None:
+    """Register both jobs on an APScheduler scheduler (or the leader's FencedJobs, scheduler/jobs.py)."""
     interval = runtime.settings.connector_pull_interval_seconds
     scheduler.add_job(run_pulls, "interval", seconds=interval, args=(PlatformAccess(runtime),), id="connector-pulls",
                       max_instances=1, coalesce=True,

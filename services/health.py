@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from configstore import heartbeats
+from configstore import heartbeats, leases
 from configstore.heartbeats import Beat
 from services.runtime import Runtime
 
@@ -51,10 +51,35 @@ def components(runtime: Runtime) -> dict[str, dict[str, Any]]:
             seconds = [float(b.figures["last_ranking_seconds"]) for b in live
                        if b.figures and b.figures.get("last_ranking_seconds") is not None]
             out[name]["last_ranking_seconds"] = max(seconds) if seconds else None
+            out[name]["leader"] = leader(runtime, live)
+            out[name]["lease_stalled"] = lease_stalled(runtime, live)
         if name == "connector":  # totals since each live worker started
             for figure in ("completed", "events", "retried", "dead_lettered"):
                 out[name][figure] = sum(int((b.figures or {}).get(figure) or 0) for b in live)
     return out
+
+
+def leader(runtime: Runtime, live: list[Beat]) -> dict[str, Any] | None:
+    """The scheduler that runs the jobs: the live lease's holder and epoch (None: no leader now,
+    e.g. between a leader's death and a standby's takeover), with its heartbeat's instance."""
+    lease = leases.current(runtime.sessions, leases.SCHEDULER)
+    if lease is None or lease.expires_at <= runtime.clock.now():
+        return None
+    instance = next((b.instance for b in live if (b.figures or {}).get("holder") == lease.holder), None)
+    return {"holder": lease.holder, "epoch": lease.epoch, "expires_at": lease.expires_at.isoformat(),
+            "instance": instance}
+
+
+def lease_stalled(runtime: Runtime, live: list[Beat]) -> list[str]:
+    """Live schedulers whose lease loop has not ticked for a whole lease (it ticks every third):
+    hung, though the process still beats. A thread that dies is restarted and counted instead."""
+    now, bound = runtime.clock.now(), runtime.settings.scheduler_lease_seconds
+    stalled = []
+    for beat in live:
+        checked = (beat.figures or {}).get("lease_checked_at")
+        if checked and (now - datetime.fromisoformat(str(checked))).total_seconds() > bound:
+            stalled.append(beat.instance)
+    return stalled
 
 
 def health(runtime: Runtime) -> tuple[int, dict[str, Any]]:

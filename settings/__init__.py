@@ -68,7 +68,17 @@ class Settings:
     dead_letter_topic: str = "liveboard.sales.dlq.v1"
     topic_partitions: int = 6
     topic_replication_factor: int = -1  # -1: the brokers' default (3 on a cluster, 1 on one broker)
+    # Set on each topic when it is created, whatever the brokers' default: an acks=all append is on
+    # this many replicas before it is acknowledged. -1: 2 when the cluster has 3 or more brokers, else 1.
+    topic_min_insync_replicas: int = -1
     clickhouse_url: str = "clickhouse://127.0.0.1:9000/liveboard"
+    # Sharded ClickHouse: the cluster's name in the servers' remote_servers. Set, the migrations
+    # create per-shard `<table>_local` tables on every shard and Distributed tables under the
+    # original names (analytics/migrations.py); reads and writes go through those.
+    clickhouse_cluster: str = ""
+    # The shards' addresses (host:port of the native protocol, comma-separated); empty: read from
+    # system.clusters of the server in clickhouse_url.
+    clickhouse_shards: str = ""
     chdb_dir: Path | None = None  # default: data_dir/chdb
     chdb_database: str = "liveboard"
     database_url: str = ""  # config store; empty -> sqlite file in data_dir
@@ -84,6 +94,10 @@ class Settings:
     heartbeat_seconds: float = 5.0
     health_max_writer_lag: int = 50_000
     ranking_interval_seconds: float = 5.0
+    # Schedulers elect one leader through a lease in the config store; the leader renews it every
+    # third of this, a standby tries to take it as often. A dead leader's jobs resume on a standby
+    # within 4/3 of this (the lease lapses, then the standby's next try), plus one run.
+    scheduler_lease_seconds: float = 15.0
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500
     secret_key: str = ""
@@ -207,6 +221,8 @@ class Settings:
             raise ValueError(f"LIVEBOARD_EVENT_LOG must be sqlite or kafka, not {settings.event_log!r}")
         if settings.store not in ("chdb", "clickhouse"):
             raise ValueError(f"LIVEBOARD_STORE must be chdb or clickhouse, not {settings.store!r}")
+        if settings.clickhouse_cluster and settings.store != "clickhouse":
+            raise ValueError("LIVEBOARD_CLICKHOUSE_CLUSTER needs LIVEBOARD_STORE=clickhouse (chDB has no shards)")
         if settings.wechat_miniprogram_state not in ("", "developer", "trial", "formal"):
             raise ValueError("LIVEBOARD_WECHAT_MINIPROGRAM_STATE must be developer, trial or formal")
         return settings

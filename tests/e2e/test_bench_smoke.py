@@ -15,7 +15,7 @@ from bench.runner import execute
 
 pytestmark = pytest.mark.e2e
 
-SECTIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
+SECTIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
 
 
 def _number(value) -> bool:
@@ -51,7 +51,7 @@ def test_bench_smoke_writes_every_section_with_figures_and_ratios(kafka_service,
     for needle in ("single webhook req/s", "single webhook p99", "share of trivial", "batch webhook events/s",
                    "consumer (SalesWriter)", "consumer share of slower raw leg", "freshness p99",
                    "ranking job per campaign", "leaderboard API p99", "peer PostgreSQL", "API worker peak RSS",
-                   "consumer peak RSS", "scheduler peak RSS"):
+                   "consumer peak RSS", "scheduler peak RSS", "1 writer over 2 shards", "2 writers over 2 shards"):
         assert needle in names, needle
 
     table = md_path.read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ import pytest
 from bench.infra import Services
 from reliability.faults import FaultPlan, run_faults
 from reliability.load import LoadPlan, run_load
+from tests.e2e.accounting import assert_accepted_stored_once
 
 pytestmark = pytest.mark.e2e
 
@@ -21,15 +22,7 @@ def test_every_accepted_event_is_stored_once_through_kills_and_restarts(services
     report = run_faults(services, tmp_path, plan)
     with capsys.disabled():
         print("\n" + "\n".join(report.lines()))
-    assert report.sent == 3_000 + 6 * 500  # the stream, and the batches in flight when the API worker died
-    assert report.rejected > 0 and report.accepted + report.rejected == report.sent  # designed refusals happened
-    assert report.unresolved == 0
-    assert (report.lost, report.duplicated, report.refused_but_stored) == (0, 0, 0)
-    # every accepted event is a stored row, or a refund held for an order that was refused
-    assert report.stored == report.accepted and report.stored_rows + report.held == report.accepted
-    assert report.stored_net_fen == report.accepted_net_fen
-    assert report.preaggregate_matches_raw and report.boards_match
-    assert report.server_errors == {}
+    assert_accepted_stored_once(report, sent=3_000 + 6 * 500)  # the stream, and the batches in flight when the API worker died
     assert len(report.faults) == 8 and not any(f.startswith("FAILED") for f in report.faults), report.faults
     assert report.requests.get("connection_error", 0) > 0  # requests really were cut mid-flight
 

@@ -5,7 +5,6 @@ totals and the chart with the tables, rows that move animate, unknown campaigns 
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -191,7 +190,9 @@ def test_rows_that_move_slide_and_new_entries_glow(ui):
     publish_all(stack.sessions, stack.store)
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#board-hosts .s-row.entry")[0]
                                     .get_attribute("data-id") == newcomer["id"])
-    time.sleep(0.2)
+    # the page records each animation as it starts; wait for the four kinds rather than for a time
+    WebDriverWait(driver, 10).until(lambda d: {m[0] for m in d.execute_script("return window.__moves") or []}
+                                    >= {"fresh", "rose", "fell", "slid"})
     moves = driver.execute_script("return window.__moves")
     kinds = {(kind, row) for kind, row, _ in moves}
     assert ("fresh", newcomer["id"]) in kinds, moves

@@ -68,6 +68,8 @@ def test_campaign_list_and_certificates_from_api_and_console(org, tmp_path):
     enterprises = _store_selection(org, "top_enterprises", "十佳电商企业",
                                    [("E1", ENTERPRISE, 57_095_400), ("E2", "古丈茶业", 1_234_500)])
     console = org.console("viewer-user")
+    page = console.get(f"{org.base_url}/console/awards/{hosts['id']}", timeout=30).text
+    assert f"<h2>“{CAMPAIGN}”十大电商达人名单 · 第 1 版 · 草稿</h2>" in page and SLUG not in page.split("<h2>", 1)[1][:200]
 
     for response in (org.api("GET", f"/awards/{hosts['id']}/export.xlsx", role="viewer"),
                      console.get(f"{org.base_url}/console/awards/{hosts['id']}/export.xlsx", timeout=30)):

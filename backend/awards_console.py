@@ -35,7 +35,7 @@ from domain.catalogue import CATALOGUE, applicable
 from domain.ledger import STATUS_NAMES_ZH as PAYMENT_NAMES_ZH
 from domain.money import format_yuan
 from domain.regions import LEVEL_NAMES_ZH, XIANGXI_COUNTIES
-from services import applications, budget, notices, organizer
+from services import applications, budget, notices, organizer, spreadsheets
 from services import awards as award_compute
 from services import boards as board_service
 from services import fraud as fraud_compute
@@ -174,8 +174,10 @@ def detail(list_id: int):
         award_list = award_store.get_list(current_runtime().sessions, list_id)
     except ConfigError as exc:
         return render_template("console/message.html", title="未找到", message=exc.message), 404
-    return render_template("awards/detail.html", award_list=award_list, can_admin=current_user.info.can("admin"),
-                           can_operate=current_user.info.can("operator"))
+    campaigns = {c.slug: c.name for c in registry.all_campaigns(current_runtime().sessions)}
+    title = spreadsheets.list_title(award_list, spreadsheets.Directory(campaigns=campaigns))  # as the export's
+    return render_template("awards/detail.html", award_list=award_list, title=title,
+                           can_admin=current_user.info.can("admin"), can_operate=current_user.info.can("operator"))
 
 
 @bp.post("/<int:list_id>/transition")

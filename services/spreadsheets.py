@@ -20,6 +20,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -32,6 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from configstore import places, registry
 from configstore.awards import REVIEW_STEP_NAMES_ZH
+from domain.ledger import STATUS_NAMES_ZH as PAYMENT_NAMES_ZH
+from domain.money import format_yuan
+from domain.periods import SHANGHAI
 from domain.regions import XIANGXI_COUNTIES
 
 MONEY_FORMAT = "#,##0.00"
@@ -243,9 +247,26 @@ _METRIC_HEADERS = {"top_enterprises": "净成交额（万元）", "top_influence
                    "sales_milestone": "年度销售额（万元）", "station_rating": "年度交易额（万元）"}
 
 
+def beijing_minute(instant: str) -> str:
+    """An ISO instant as people read it: Beijing time "YYYY-MM-DD HH:mm"."""
+    return datetime.fromisoformat(instant).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 def _reviews(item: dict) -> str:
-    return "\n".join(f"{REVIEW_STEP_NAMES_ZH[r['step']]}：{r['decision_name']}（{r['reviewer']}，{r['at'][:10]}）"
+    return "\n".join(f"{REVIEW_STEP_NAMES_ZH[r['step']]}：{r['decision_name']}（{r['reviewer']}，{beijing_minute(r['at'])}）"
                      for r in item["reviews"])
+
+
+def _ledger_note(item: dict) -> str:
+    """What the grant ledger already holds for the line, what this version adds, and its review flags
+    (the console's 奖励台账 column): a leader must not read carried money as money still to pay."""
+    detail = item.get("detail") or {}
+    notes = [f"已记入台账：{g['source']}，{PAYMENT_NAMES_ZH.get(g['status'], g['status'])}，{format_yuan(g['amount_fen'])}"
+             for g in detail.get("ledger") or []]
+    if detail.get("new_fen"):
+        notes.append(f"本版新增{format_yuan(detail['new_fen'])}")
+    notes += [f"复核：{flag}" for flag in detail.get("flags") or []]
+    return "\n".join(notes)
 
 
 def award_list_xlsx(award_list: dict, directory: Directory) -> bytes:
@@ -257,8 +278,13 @@ def award_list_xlsx(award_list: dict, directory: Directory) -> bytes:
                Column("县市")]
     if hosts:
         columns.append(Column("所属企业", max_width=40, wrap=True))
-    columns += [Column("奖励金额（元）", MONEY_FORMAT), Column(_METRIC_HEADERS[kind], MONEY_FORMAT),
-                Column("状态"), Column("调整原因", max_width=36, wrap=True),
+    amount_column = len(columns)
+    milestones = kind == "sales_milestone"  # lines carry ledger money: what this version adds is its own column
+    columns.append(Column("奖励金额（元）", MONEY_FORMAT))
+    if milestones:
+        columns.append(Column("其中本版新增（元）", MONEY_FORMAT))
+    columns += [Column(_METRIC_HEADERS[kind], MONEY_FORMAT), Column("状态"),
+                Column("奖励台账与复核", max_width=60, wrap=True), Column("调整原因", max_width=36, wrap=True),
                 Column("评审记录", max_width=48, wrap=True)]
 
     def row(item: dict) -> list[Any]:
@@ -266,13 +292,19 @@ def award_list_xlsx(award_list: dict, directory: Directory) -> bytes:
                   directory.county_of(kind, item["participant_id"])]
         if hosts:
             values.append(directory.enterprises_of(item["participant_id"]))
-        return values + [yuan_number(item["amount_fen"]), wan_yuan_number(item["metric_fen"]), line_status(item),
+        values.append(yuan_number(item["amount_fen"]))
+        if milestones:
+            values.append(yuan_number((item.get("detail") or {}).get("new_fen", item["amount_fen"])))
+        return values + [wan_yuan_number(item["metric_fen"]), line_status(item), _ledger_note(item),
                          item["adjustment_reason"] or "", _reviews(item)]
 
     included = [i for i in award_list["items"] if i["included"]]
     totals: list[Any] = [None] * len(columns)
     totals[2] = f"合计：入选 {len(included)} 个"
-    totals[len(columns) - 5] = yuan_number(sum(i["amount_fen"] for i in included))
+    totals[amount_column] = yuan_number(sum(i["amount_fen"] for i in included))
+    if milestones:
+        totals[amount_column + 1] = yuan_number(sum((i.get("detail") or {}).get("new_fen", i["amount_fen"])
+                                                    for i in included))
     notice = (f"　　公示期：{award_list['notice_start']} 至 {award_list['notice_end']}"
               if award_list.get("notice_start") else "")
     subtitle = (f"名单状态：{award_list['state_name']}　　第 {award_list['version']} 版{notice}"
@@ -284,6 +316,7 @@ def award_list_xlsx(award_list: dict, directory: Directory) -> bytes:
     title = f"{list_title(award_list, directory)}（第 {award_list['version']} 版）"
     _table(ws, title, subtitle, columns, (row(i) for i in award_list["items"]), totals)
     _left_out_sheet(wb, award_list, directory)
+    _notes_sheet(wb, award_list, directory)
     wb.properties.title = title
     wb.properties.creator = "Liveboard"
     return _save(wb)
@@ -292,7 +325,9 @@ def award_list_xlsx(award_list: dict, directory: Directory) -> bytes:
 def _left_out_sheet(wb: Workbook, award_list: dict, directory: Directory) -> None:
     """未入选及原因: the candidates the rules left out, each with its reasons."""
     params = award_list["params"]
-    rows = params.get("ineligible") or params.get("not_granted") or params.get("not_rewarded") or []
+    rows = list(params.get("ineligible") or params.get("not_granted") or params.get("not_rewarded") or [])
+    rows += [{**row, "category": "待核实", "reason": f"{row['reason']}；缺少：{'、'.join(row.get('missing') or [])}"}
+             for row in params.get("unverified") or []]  # unknown tax status never grants: the leader sees who waits
     if not rows:
         return
     kind = award_list["kind"]
@@ -314,6 +349,24 @@ def _left_out_sheet(wb: Workbook, award_list: dict, directory: Directory) -> Non
     _table(sheet, f"{list_title(award_list, directory)}：未入选及原因", f"名单状态：{award_list['state_name']}",
            columns, ([r["participant_id"], r["name"], r.get("category", ""), directory.county_of(kind, r["participant_id"])]
                      + ([wan_yuan_number(metric(r))] if with_metric else []) + [reason(r)] for r in rows))
+
+
+def _notes_sheet(wb: Workbook, award_list: dict, directory: Directory) -> None:
+    """计算说明与复核: the computation's warnings (e.g. the previous year not final), the granted awards
+    to review (also of other years: the ledger keeps them), a confirmed over-budget finalize."""
+    params = award_list["params"]
+    names = {i["participant_id"]: i["name"] for i in award_list["items"]}
+    rows: list[list[Any]] = [["计算说明", "", "", None, w] for w in params.get("warnings") or []]
+    rows += [["需复核（台账保留）", f["participant_id"], names.get(f["participant_id"], ""), f.get("year"), f["reason"]]
+             for f in params.get("review_flags") or []]
+    rows += [["定稿时确认超出预算", "", "", None, w] for w in params.get("over_budget_confirmed") or []]
+    if not rows:
+        return
+    columns = [Column("类型", max_width=20), Column("编号"), Column("名称", max_width=36), Column("年度"),
+               Column("说明", max_width=80, wrap=True)]
+    sheet = wb.create_sheet("计算说明与复核")
+    _table(sheet, f"{list_title(award_list, directory)}：计算说明与复核",
+           f"名单状态：{award_list['state_name']}　　第 {award_list['version']} 版", columns, rows)
 
 
 def award_list_filename(award_list: dict, directory: Directory) -> DownloadName:

@@ -37,7 +37,7 @@ DIRECTORY = Directory(campaigns={"qcqh-xxxb-2026": "千村千红·湘西香伴"}
 
 def review(step: str, decision: str = "approved", name: str = "通过") -> dict:
     return {"step": step, "decision": decision, "decision_name": name, "reviewer": "operator-user",
-            "at": "2026-11-20T10:00:00+08:00"}
+            "at": "2026-11-19T17:30:00+00:00"}
 
 
 def line(position: int, pid: str, name: str, amount_fen: int, metric_fen: int, **changes) -> dict:
@@ -79,7 +79,7 @@ def test_award_list_cells_are_typed_titled_and_safe():
     assert ws["A2"].value.startswith("名单状态：公示中") and "公示期：2026-11-20 至 2026-11-26" in ws["A2"].value
     headers = [c.value for c in ws[3]]
     assert headers == ["序号", "编号", "名称", "奖项类别", "县市", "所属企业", "奖励金额（元）", "净成交额（万元）",
-                       "状态", "调整原因", "评审记录"]
+                       "状态", "奖励台账与复核", "调整原因", "评审记录"]
     rows = list(ws.iter_rows(min_row=4, max_row=6))
     first = dict(zip(headers, rows[0], strict=True))
     assert first["县市"].value == "吉首市" and first["所属企业"].value == "古丈茶业有限公司、龙山百合"
@@ -93,8 +93,9 @@ def test_award_list_cells_are_typed_titled_and_safe():
     assert [r[8].value for r in rows] == ["入选", "入选（人工调整）", "已移出"]
     evil = rows[1][2]
     assert evil.data_type == "s" and evil.value == "'" + EVIL and not evil.value.startswith("=")
-    assert rows[1][9].value == "'+补录业绩" and rows[2][9].value == "'-刷单，移出"
-    assert rows[0][10].value == "县市区初审：通过（operator-user，2026-11-20）"
+    assert [r[9].value for r in rows] == [None, None, None]  # a selection carries no ledger money
+    assert rows[1][10].value == "'+补录业绩" and rows[2][10].value == "'-刷单，移出"
+    assert rows[0][11].value == "县市区初审：通过（operator-user，2026-11-20 01:30）"  # Beijing time, to the minute
     total = ws.cell(row=7, column=7)
     assert total.data_type == "n" and total.value == 580954 and total.number_format == "#,##0.00"
     assert ws.cell(row=7, column=3).value == "合计：入选 2 个"
@@ -105,7 +106,7 @@ def test_award_list_cells_are_typed_titled_and_safe():
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
     assert ws.page_setup.fitToHeight == 0
-    assert ws.auto_filter.ref == "A3:K6"
+    assert ws.auto_filter.ref == "A3:L6"
     assert ws.column_dimensions["C"].width == 36  # the long name: as wide as a name column may be
     assert ws.column_dimensions["F"].width >= 2 * len("古丈茶业有限公司、龙山百合")
 

@@ -233,3 +233,43 @@ def test_application_api_for_county_users_and_evidence_checks(bureau):
     assert approved.json()["amount_fen"] == wan_yuan(2)
     funds = {f["holder"]: f for f in org.api("GET", "/budget?year=2026").json()["funds"]}
     assert (funds["433101"]["committed_fen"], funds["prefecture"]["committed_fen"]) == (wan_yuan(2), 0)
+
+
+def test_an_approval_past_the_county_budget_is_refused_with_the_figures_until_confirmed(bureau):
+    """Clause (十八) in the console: 吉首's fund is 5,000,000 (the default); an approval of 5,200,000
+    is refused with the figures, nothing is committed; confirmed, it is approved, the confirmation is
+    kept in the step's note and the budget shows the overrun."""
+    org = bureau
+    jishou, office, admin = Browser(org, "jishou-op"), Browser(org, "operator-user"), Browser(org, "admin-user")
+    created = jishou.post("/console/awards/applications/new",
+                          {"reward_code": "local_sales_support", "year": "2026", "recipient_id": "C1",
+                           "recipient_name": "吉首椪柑专业合作社", "county_code": "433101",
+                           "summary": "2026 年网上销售支持", "requested_amount_yuan": "5200000"})
+    assert created.status_code == 302, created.text
+    app_id = int(created.headers["Location"].rsplit("/", 1)[-1])
+    assert step(jishou, app_id, "county_prereview").status_code == 302
+    for name in ("prefecture_office", "expert_review"):
+        assert step(office, app_id, name).status_code == 302
+    page = f"/console/awards/applications/{app_id}"
+    warning = ("吉首市专项资金2026年度预算5,000,000.00元，已承诺0.00元，本次5,200,000.00元后合计5,200,000.00元，"
+               "将超出预算200,000.00元")
+
+    refused = step(admin, app_id, "government_approval", amount_yuan="5200000")
+    assert refused.status_code == 302
+    assert f"{warning}。如确需审定，请确认超出预算后再提交" in admin.flashes(page)
+    assert org.api("GET", f"/applications/{app_id}", role="viewer").json()["state"] == "expert_passed"
+    assert org.api("GET", "/ledger", role="viewer").json()["entries"] == []
+    api_refused = org.api("POST", f"/applications/{app_id}/steps",
+                          json={"step": "government_approval", "decision": "approved", "amount_fen": wan_yuan(520)})
+    assert api_refused.status_code == 409 and api_refused.json()["error"] == {
+        "code": "over_budget", "message": f"{warning}。如确需审定，请确认超出预算后再提交"}
+
+    confirmed = step(admin, app_id, "government_approval", amount_yuan="5200000", accept_over_budget="1")
+    assert confirmed.status_code == 302
+    detail = org.api("GET", f"/applications/{app_id}", role="viewer").json()
+    assert (detail["state"], detail["amount_fen"]) == ("approved", wan_yuan(520))
+    assert detail["steps"][-1]["note"] == f"government_approval 意见；【确认超出预算】{warning}"
+    funds = {f["holder"]: f for f in org.api("GET", "/budget?year=2026", role="viewer").json()["funds"]}
+    assert (funds["433101"]["committed_fen"], funds["433101"]["remaining_fen"], funds["433101"]["over"]) == (
+        wan_yuan(520), -wan_yuan(20), True)
+    assert funds["prefecture"]["committed_fen"] == 0

@@ -328,10 +328,11 @@ def test_exports_xlsx_pdf_from_api_cli_and_console(org, tmp_path):
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0][0] == "2026 年度电商企业年度销售额首次突破奖励名单（第 1 版）"
     assert rows[1][0].startswith("名单状态：已定稿")
-    assert rows[2][:8] == ["序号", "编号", "名称", "奖项类别", "县市", "奖励金额（元）", "年度销售额（万元）", "状态"]
-    assert rows[3][:8] == [1, "E1", "湘西企业1", "突破1000万元", "吉首市", 50000, 1500, "入选"]
-    assert rows[4][:8] == [2, "E3", "湘西企业3", "突破3000万元", "吉首市", 100000, 3100, "入选"]
-    assert rows[5][2] == "合计：入选 2 个" and rows[5][5] == 150000
+    assert rows[2][:9] == ["序号", "编号", "名称", "奖项类别", "县市", "奖励金额（元）", "其中本版新增（元）",
+                           "年度销售额（万元）", "状态"]
+    assert rows[3][:9] == [1, "E1", "湘西企业1", "突破1000万元", "吉首市", 50000, 50000, 1500, "入选"]
+    assert rows[4][:9] == [2, "E3", "湘西企业3", "突破3000万元", "吉首市", 100000, 100000, 3100, "入选"]
+    assert rows[5][2] == "合计：入选 2 个" and rows[5][5:7] == [150000, 150000]
 
     progress = org.api("GET", "/targets/progress?year=2026", role="viewer").json()
     by_code = {r["code"]: r for r in progress["regions"]}

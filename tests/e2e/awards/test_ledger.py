@@ -154,6 +154,42 @@ def test_unknown_tax_status_is_listed_as_pending_verification_never_granted(org)
     assert history == [{"year": 2025, "status": "compliant", "status_name": "依法纳税", "note": ""}]
 
 
+def test_tax_status_is_edited_per_year_in_the_console_and_a_year_decides_only_itself(org):
+    """The enterprise's page sets one year's status; the other year keeps its own: 2025 (依法纳税) still
+    grants, 2026 (set to 未依法纳税 in the console) does not, and back to 未核实 it is 待核实."""
+    stack = org.stack
+    register(stack, [enterprise("E1", **{"2025": "是", "2026": "是"})])
+    post_and_drain(stack, [paid("c2025", "E1", wan_yuan(1200), at(2025, 6, 1)),
+                           paid("c2026", "E1", wan_yuan(3100), at(2026, 6, 1))])
+    console = org.console("operator-user")
+    page = f"{org.base_url}/console/awards/enterprises/E1"
+    token = csrf_token(console.get(page, timeout=30).text)
+    saved = console.post(f"{page}/tax", timeout=30, data={"csrf_token": token, "year": "2026",
+                                                         "status": "non_compliant", "note": "2026 年欠税通报"})
+    assert saved.status_code == 200 and saved.url == page and "2026 年度纳税状态已保存（记入审计日志）" in saved.text
+    assert org.api("GET", "/enterprises/E1/awards", role="viewer").json()["tax"] == [
+        {"year": 2026, "status": "non_compliant", "status_name": "未依法纳税", "note": "2026 年欠税通报"},
+        {"year": 2025, "status": "compliant", "status_name": "依法纳税", "note": ""}]
+    change = audit.list_entries(stack.sessions, target_type="enterprise_tax_status")[0]
+    assert (change["actor"], change["after"]["year"], change["after"]["status"]) == (
+        "operator-user", 2026, "non_compliant")
+
+    y2025 = compute(org, kind="sales_milestone", scope="year", scope_key="2025")
+    assert [(i["participant_id"], i["amount_fen"]) for i in y2025["items"]] == [("E1", wan_yuan(5))]
+    y2026 = compute(org, kind="sales_milestone", scope="year", scope_key="2026")
+    assert y2026["items"] == []
+    assert [(n["participant_id"], n["reason"]) for n in y2026["params"]["not_granted"]] == [("E1", "未依法纳税，不予奖励")]
+
+    bad = console.post(f"{page}/tax", timeout=30, data={"csrf_token": token, "year": "2026", "status": "yes"})
+    assert "纳税状态只能是 compliant（依法纳税）、non_compliant（未依法纳税）或 unverified（未核实）" in bad.text
+    console.post(f"{page}/tax", timeout=30, data={"csrf_token": token, "year": "2026", "status": "unverified"})
+    again = compute(org, kind="sales_milestone", scope="year", scope_key="2026")
+    assert again["items"] == [] and [(u["participant_id"], u["missing"]) for u in again["params"]["unverified"]] == [
+        ("E1", ["2026年度依法纳税核实结果"])]
+    still = compute(org, kind="sales_milestone", scope="year", scope_key="2025")
+    assert [(i["participant_id"], i["amount_fen"]) for i in still["items"]] == [("E1", wan_yuan(5))]
+
+
 def test_budget_warning_on_finalize_and_the_budget_export(org, tmp_path):
     stack = org.stack
     register(stack, [enterprise("E1", **{"2026": "是"}), enterprise("E3", **{"2026": "是"})])

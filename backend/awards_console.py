@@ -42,7 +42,7 @@ from services import fraud as fraud_compute
 from services.certificates import CertificateError
 from services.runtime import current_runtime
 from services.scope import require_county
-from services.tolerant_input import InputError, fold, parse_date, parse_int, parse_yuan
+from services.tolerant_input import InputError, fold, parse_date, parse_int, parse_yuan, split_amounts
 from wechat.pushes import PushTemplates
 
 bp = Blueprint("awards_console", __name__, url_prefix="/console/awards", template_folder="templates")
@@ -605,8 +605,7 @@ def milestones():
             return forbidden("operator")
 
         def run():
-            parts = [p for p in (request.form.get("amounts_yuan") or "").replace("，", ",").replace("、", ",").split(",")
-                     if p.strip()]
+            parts = split_amounts(request.form.get("amounts_yuan"))
             return host_milestones.set_amounts(runtime.sessions, slug, [_fen(p, required=True) for p in parts])
 
         _try(run, "里程碑已保存：主播累计净成交额达到时，各发送一次“销售里程碑”消息")

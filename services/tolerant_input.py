@@ -130,6 +130,18 @@ def parse_yuan(text: object, *, minimum: int | None = 0) -> int:
     return int(fen)
 
 
+# An ASCII comma between digits that is followed by exactly three digits groups thousands
+# ("100,000"); any other comma, a full-width "，" (never a thousands separator in Chinese text),
+# 、 ; or spaces separate the items of a list ("100000, 500000", "100，500").
+_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
+def split_amounts(text: object) -> list[str]:
+    """"10万、50万, 1,000,000" -> ["10万", "50万", "1000000"]: the items of a list of amounts."""
+    joined = _THOUSANDS_COMMA.sub("", fold(str(text or "").replace("，", "、")))
+    return [part for part in re.split(r"[,;、\s]+", joined) if part]
+
+
 # -- places -------------------------------------------------------------------------------------
 _COUNTY_BY_NAME = {name: code for code, name in XIANGXI_COUNTIES.items()}
 _COUNTY_BY_NAME.update({name[:-1]: code for code, name in XIANGXI_COUNTIES.items()})  # 吉首, 泸溪, ...

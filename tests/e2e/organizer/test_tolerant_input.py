@@ -123,3 +123,17 @@ def test_the_api_schemas_read_tolerantly_and_name_fields_in_chinese():
     assert refused.value.message == ("请求参数无效：名称：缺少必填字段；开始日期：日期格式应为 YYYY-MM-DD；"
                                      "结束日期：年份应在 1900 到 9998 之间")
     assert "first_day" not in refused.value.message
+
+
+@pytest.mark.parametrize("text, items", [
+    ("10万、50万、100万", ["10万", "50万", "100万"]),
+    ("100000, 500000, 1000000", ["100000", "500000", "1000000"]),
+    ("100,000, 500,000，1,000,000", ["100000", "500000", "1000000"]),  # thousands, then list commas
+    ("100，500, 10000", ["100", "500", "10000"]),  # a full-width comma always separates
+    ("100000,500000", ["100000", "500000"]),  # six digits after a comma: two amounts
+    ("10,000", ["10000"]),
+    ("", []),
+])
+def test_lists_of_amounts(text, items):
+    assert tolerant.split_amounts(text) == items
+    assert all(tolerant.parse_yuan(item) > 0 for item in items)  # each item is an amount

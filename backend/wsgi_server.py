@@ -37,6 +37,8 @@ def _worker_exited(_server, worker) -> None:
 
 
 def serve_gunicorn(settings: Settings, host: str, port: int, workers: int = 2, threads: int = 8) -> None:
+    # several workers count rate limits in a store they share (never each in its own memory)
+    settings = settings.with_(ratelimit_storage_uri=settings.rate_limit_storage(processes=workers))
     # Every worker counts into files of one directory, and /metrics sums them (prometheus_client's
     # multiprocess mode); set before any worker imports prometheus_client.
     metrics_dir = tempfile.mkdtemp(prefix="liveboard-metrics-")

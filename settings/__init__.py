@@ -93,10 +93,13 @@ class Settings:
     secrets_key: str = ""
     # Console session cookie: Secure when served over HTTPS (set LIVEBOARD_COOKIE_SECURE=1 behind TLS).
     cookie_secure: bool = False
-    # Rate-limit counters (login, webhooks). The default keeps them in the config store, which every
-    # process of a deployment shares, so limits hold across gunicorn workers; redis://… also works;
-    # memory:// counts per process (single-process tests only).
-    ratelimit_storage_uri: str = "liveboard+configstore://"
+    # Rate-limit counters (login, webhooks); "" chooses (rate_limit_storage()): in process on the
+    # embedded default (one serving process), Redis when redis_url is set, else the config store
+    # (shared by every process, one upsert per hit). An explicit URI wins: memory://, redis://…,
+    # liveboard+configstore://.
+    ratelimit_storage_uri: str = ""
+    # Redis for what processes must share fast (rate-limit counters), e.g. redis://127.0.0.1:6379/0.
+    redis_url: str = ""
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
     # Reverse proxies in front whose X-Forwarded-For is trusted for the client address (rate limits
@@ -121,6 +124,17 @@ class Settings:
     organizer_name: str = "湘西土家族苗族自治州商务局"
     seal_image: Path | None = None
     extra: dict = field(default_factory=dict)
+
+    def rate_limit_storage(self, processes: int = 1) -> str:
+        """Where rate-limit counters live for a server of `processes` API processes (see
+        backend/ratelimits.py): in process only where one process serves the embedded default."""
+        if self.ratelimit_storage_uri:
+            return self.ratelimit_storage_uri
+        if self.redis_url:
+            return self.redis_url
+        if self.event_log == "sqlite" and processes == 1:
+            return "memory://"
+        return "liveboard+configstore://"
 
     @property
     def config_db_url(self) -> str:

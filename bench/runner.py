@@ -3,6 +3,7 @@ limit measured in the same run. See bench/__main__.py for the command."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -264,7 +265,7 @@ def bench_consumer(run: Run) -> None:
     from analytics import open_store
     from analytics.migrations import migrate as migrate_store
     from analytics.rows import COLUMNS
-    from consumers.rows import row_from_envelope
+    from consumers.rows import row_from_record
     from schemas import envelope
     from settings import Settings
 
@@ -276,10 +277,11 @@ def bench_consumer(run: Run) -> None:
     received = datetime.now(timezone.utc)
     _say(f"  generating {n} events")
     messages = []
-    for event in factory.events(n):
+    for event in factory.events(n):  # as the API appends them: validated against the contract
         messages.append((envelope.partition_key(event), envelope.wrap(event, source="bench", received_at=received,
-                                                                      webhook_id="msg_bench")))
-    writer_rates, kafka_rates, ch_rates, produce_rates = [], [], [], []
+                                                                      webhook_id="msg_bench", validated=True)))
+    writer_rates, kafka_rates, ch_rates, produce_rates, multi_rates = [], [], [], [], []
+    processes = max(2, os.cpu_count() or 2)
     for r in range(mode.runs):
         settings = run.settings(f"cons{r}", config_url)
         migrate_all(settings)
@@ -293,16 +295,17 @@ def bench_consumer(run: Run) -> None:
         produce_s = _preload(settings.kafka_bootstrap, settings.sales_topic, messages)
         produce_rates.append(n / produce_s)
 
+        # the writer as `liveboard consume` runs it: the pipeline (fetch + decode overlapping the store)
+        stop = threading.Event()
+        watchdog = threading.Timer(900, stop.set)
+        watchdog.start()
         started = time.perf_counter()
-        done = 0
-        while done < n:
-            outcome = writer.run_once()
-            done += outcome.consumed
-            if time.perf_counter() - started > 900:
-                raise RuntimeError(f"writer stalled at {done}/{n}")
+        writer.run(stop, until=lambda w=writer: w.stats.consumed >= n)
         writer_s = time.perf_counter() - started
+        watchdog.cancel()
         stats = writer.stats
-        writer.close()
+        if stop.is_set():
+            raise RuntimeError(f"writer stalled at {stats.consumed}/{n}")
         writer.event_log.close()
         if stats.inserted != n:
             raise RuntimeError(f"writer inserted {stats.inserted} of {n} (dead {stats.dead_lettered}, dup {stats.duplicates})")
@@ -329,8 +332,7 @@ def bench_consumer(run: Run) -> None:
         # batch size into an identical fresh schema (the materialized view included)
         rows = []
         for value in raw_values:
-            env = envelope.unwrap(value)
-            rows.append(row_from_envelope(env, orjson.dumps(env["event"])))
+            rows.append(row_from_record(value))
         raw_db = f"bench_{run.suffix}_consraw{r}"
         raw_settings = Settings(store="clickhouse", clickhouse_url=run.services.clickhouse.url_for(raw_db))
         migrate_store(open_store(raw_settings))
@@ -343,8 +345,9 @@ def bench_consumer(run: Run) -> None:
             client.execute(f"INSERT INTO {raw_db}.sales_events ({cols}) VALUES", columnar, columnar=True)
         ch_rates.append(n / (time.perf_counter() - started))
         client.disconnect()
-        _say(f"  consumer run {r + 1}: writer {writer_rates[-1]:.0f}/s, raw kafka {kafka_rates[-1]:.0f}/s, "
-             f"raw clickhouse {ch_rates[-1]:.0f}/s")
+        multi_rates.append(_consume_in_processes(run, f"consn{r}", config_url, messages, processes))
+        _say(f"  consumer run {r + 1}: writer {writer_rates[-1]:.0f}/s ({processes} processes {multi_rates[-1]:.0f}/s), "
+             f"raw kafka {kafka_rates[-1]:.0f}/s, raw clickhouse {ch_rates[-1]:.0f}/s")
 
     slower = [min(k, c) for k, c in zip(kafka_rates, ch_rates, strict=True)]
     run.add("3", f"consumer (SalesWriter) events/s, {n:,} events", "events/s", writer_rates, limit=slower,
@@ -354,8 +357,48 @@ def bench_consumer(run: Run) -> None:
     run.add("3", "raw clickhouse-driver bulk insert", "events/s", ch_rates)
     run.add("3", "consumer share of slower raw leg", "×", [w / s for w, s in zip(writer_rates, slower, strict=True)],
             limit=1.0, limit_name="raw = 1", target=0.5, target_op=">=")
+    run.add("3", f"consumer, liveboard consume --processes {processes}, events/s", "events/s", multi_rates,
+            limit=slower, limit_name="slower raw leg (one process each)",
+            note="rate from the first 10 % stored to the last (process start-up and the group join left out)")
     run.details["consumer"] = {"events": n, "writer": writer_rates, "raw_kafka": kafka_rates, "raw_clickhouse": ch_rates,
-                               "preload": produce_rates}
+                               "preload": produce_rates, "processes": processes, "writer_processes": multi_rates}
+
+
+def _consume_in_processes(run: Run, tag: str, config_url: str, messages: list[tuple[bytes, bytes]],
+                          processes: int) -> float:
+    """`liveboard consume --processes N` over the same preloaded messages: events/s from the first
+    10 % stored to the last (start-up and the consumer group's join are left out)."""
+    from operations.migrations import migrate_all as migrate
+
+    n = len(messages)
+    settings = run.settings(tag, config_url)
+    migrate(settings)
+    _preload(settings.kafka_bootstrap, settings.sales_topic, messages)
+    db = settings.clickhouse_url.rsplit("/", 1)[1]
+    client = run.services.ch_client()
+    proc = run.children.liveboard(f"writers-{tag}", settings, "consume", "--processes", str(processes))
+    spawned = time.perf_counter()
+    try:
+        first = None
+        deadline = time.monotonic() + 900
+        while True:
+            stored = client.execute(f"SELECT count() FROM {db}.sales_events")[0][0]
+            now = time.perf_counter()
+            if first is None and stored >= n // 10:
+                first = (now, stored)
+            if stored >= n:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"consume --processes {processes} stalled at {stored}/{n}:\n"
+                                   f"{run.children.log_tail(f'writers-{tag}')}")
+            time.sleep(0.1)
+        assert first is not None
+        if first[1] >= n:  # (tiny runs) everything landed between two samples: count from the start
+            first = (spawned, 0)
+        return (n - first[1]) / max(1e-6, now - first[0])
+    finally:
+        client.disconnect()
+        run.children.stop(proc, timeout=30)
 
 
 # ============================================================================================

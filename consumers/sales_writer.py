@@ -202,7 +202,11 @@ class SalesWriter:
                 ahead = self._fetch(while_=_not_done(future))  # overlaps the store stages
                 outcome = future.result()
                 if outcome.abandoned:
-                    ahead = None  # the consumer was rewound (or is stopping): that batch comes again
+                    # Nothing of it was committed. The batch fetched ahead is dropped too, and the consumer
+                    # goes back to the committed offsets once more: the fetch ahead may have polled past them
+                    # after the store thread rewound. Both batches come again, in order.
+                    ahead = None
+                    self.consumer.rewind()
                 self._measure_lag()
         finally:
             store_thread.shutdown(wait=True)

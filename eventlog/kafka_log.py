@@ -35,6 +35,7 @@ class KafkaEventLog:
         self.client_id = client_id
         self._producer: KafkaProducer | None = None
         self._producer_lock = threading.Lock()
+        self._admin: KafkaAdminClient | None = None  # for group_position, opened on first use
         # After a failed connect, answer "unavailable" at once for a moment instead of making
         # every request wait out its own bootstrap timeout.
         self._unavailable_until = 0.0
@@ -147,6 +148,19 @@ class KafkaEventLog:
         finally:
             consumer.close()
 
+    def group_position(self, group: str, topic: str) -> int:
+        try:
+            if self._admin is None:
+                self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-position",
+                                               request_timeout_ms=5000)
+            offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+        except (KafkaError, OSError) as exc:
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
+            raise EventLogUnavailable(f"kafka: {exc!r}") from exc
+        return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
     # -- consuming ------------------------------------------------------------------------
     def consumer(self, group: str, topic: str) -> "KafkaLogConsumer":
         return KafkaLogConsumer(self.bootstrap, group, topic, client_id=f"{self.client_id}-{group}",
@@ -156,6 +170,9 @@ class KafkaEventLog:
         if self._producer is not None:
             self._producer.close(timeout=5)
             self._producer = None
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
 
 
 class KafkaLogConsumer:

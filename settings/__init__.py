@@ -83,7 +83,9 @@ class Settings:
     # running or the writers are more than this many events behind.
     heartbeat_seconds: float = 5.0
     health_max_writer_lag: int = 50_000
-    ranking_interval_seconds: float = 5.0
+    ranking_interval_seconds: float = 5.0  # at least this often; new data triggers a run at once
+    # how often the scheduler looks at the writers' committed position for new data (0: interval only)
+    ranking_poll_seconds: float = 0.2
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_max_batch: int = 500
     secret_key: str = ""

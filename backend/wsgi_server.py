@@ -1,7 +1,12 @@
-"""gunicorn, embedded: `liveboard serve` runs the app factory under gthread workers.
+"""The production WSGI servers: gunicorn for `liveboard serve`, waitress for the embedded default.
 
-gthread: each request mostly waits on Kafka's acknowledgement, so threads overlap that wait
-cheaply while a few processes use both cores.
+gunicorn (scale-out): the app factory under gthread workers. Each request mostly waits on Kafka's
+acknowledgement, so threads overlap that wait cheaply while a few processes use both cores.
+
+waitress (`liveboard run`, the demo: one process beside the supervised writer and scheduler):
+its single I/O thread reads each request whole (and writes each response) before a bounded pool of
+`threads` runs the app, so slow or idle keep-alive clients never hold an app thread; connections
+idle past `channel_timeout` are closed and at most `connection_limit` are open at once.
 """
 from __future__ import annotations
 
@@ -61,3 +66,26 @@ def _run(settings: Settings, host: str, port: int, workers: int, threads: int) -
         "graceful_timeout": 10,
         "accesslog": None,
     }).run()
+
+
+class EmbeddedServer:
+    """The app under waitress in this process: `serve_forever()` until `shutdown()` (another thread)."""
+
+    def __init__(self, app, host: str, port: int, *, threads: int = 8, channel_timeout: int = 30,
+                 connection_limit: int = 1000, max_body_bytes: int = 2 * 1024 * 1024) -> None:
+        from waitress.server import create_server
+
+        self._server = create_server(app, host=host, port=port, threads=threads, channel_timeout=channel_timeout,
+                                     connection_limit=connection_limit, max_request_body_size=max_body_bytes,
+                                     ident="liveboard", expose_tracebacks=False)
+
+    @property
+    def server_port(self) -> int:
+        return int(self._server.effective_port)
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def shutdown(self) -> None:
+        self._server.close()
+        self._server.task_dispatcher.shutdown(timeout=5)

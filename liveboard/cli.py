@@ -112,12 +112,13 @@ def migrate(ctx: click.Context) -> None:
 
 
 def _make_server(runtime, host: str, port: int):
-    from werkzeug.serving import make_server
-
+    """The embedded default's HTTP server: waitress, in this process (backend/wsgi_server.py)."""
     from backend.app import create_app
+    from backend.wsgi_server import EmbeddedServer
 
     try:
-        return make_server(host, port, create_app(runtime=runtime), threaded=True)
+        return EmbeddedServer(create_app(runtime=runtime), host, port,
+                              max_body_bytes=runtime.settings.webhook_max_body_bytes + 64 * 1024)
     except OSError as exc:
         raise click.ClickException(f"无法监听 {host}:{port}（{exc.strerror}）；请用 --port 换一个端口") from None
 

@@ -20,9 +20,11 @@ def test_compose_config_accepts_the_file():
 def test_compose_runs_the_same_pieces_as_the_native_services():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"kafka", "clickhouse", "postgres", "migrate", "api", "consumer", "scheduler"}
+    assert set(services) == {"kafka", "clickhouse", "postgres", "redis", "migrate", "api", "consumer", "scheduler"}
     assert services["kafka"]["image"] == "apache/kafka:3.9.1"  # the version devservices runs
-    for name in ("kafka", "clickhouse", "postgres", "api"):
+    for name in ("kafka", "clickhouse", "postgres", "redis", "api"):
         assert "healthcheck" in services[name], name
+    # every process counts rate limits in the one Redis (backend/ratelimits.py)
+    assert services["api"]["environment"]["LIVEBOARD_REDIS_URL"] == "redis://redis:6379/0"
     assert services["consumer"]["command"] == ["liveboard", "consume"]
     assert services["scheduler"]["command"] == ["liveboard", "schedule"]

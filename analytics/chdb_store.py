@@ -1,6 +1,7 @@
 """The store in-process: chDB (ClickHouse's engine as a library) under the data dir."""
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import threading
@@ -8,7 +9,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from analytics.base import bind, classify
+from analytics.base import StoreUnavailable, bind, classify
 
 _CODE = re.compile(r"Code: (\d+)")
 
@@ -24,6 +25,21 @@ _session_lock = threading.Lock()
 _sessions: dict[str, Any] = {}
 
 
+def _held_by_another_process(path: Path) -> bool:
+    """chDB holds an flock on <path>/status while open, and refuses a second process with a
+    confusing error (after printing its own to stderr); ask the lock first."""
+    status = path / "status"
+    if not status.exists():
+        return False
+    with open(status, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def _open_session(path: Path):
     # chDB allows one session per process; every store object in this process shares it.
     from chdb import session as chdb_session
@@ -32,7 +48,14 @@ def _open_session(path: Path):
     with _session_lock:
         if key not in _sessions:
             path.mkdir(parents=True, exist_ok=True)
-            _sessions[key] = chdb_session.Session(key)
+            if _held_by_another_process(path):
+                raise StoreUnavailable(
+                    f"分析库目录 {key} 正被另一个进程使用（例如正在运行的 liveboard run 或 demo）；"
+                    "内嵌模式下同一时间只能有一个进程打开它。请先停止那个进程，或在控制台 / HTTP 接口查看。")
+            try:
+                _sessions[key] = chdb_session.Session(key)
+            except Exception as exc:
+                raise chdb_error(exc) from exc
         return _sessions[key]
 
 

@@ -25,7 +25,7 @@ REASONS_ZH = {
     "unknown_campaign": "活动未登记",
     "campaign_not_active": "活动尚未启用（草稿）",
     "outside_campaign_days": "不在活动日期内",
-    "unknown_host": "主播未登记",
+    "unknown_host": "达人未登记",
     "unknown_enterprise": "企业未登记",
 }
 

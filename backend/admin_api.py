@@ -14,6 +14,7 @@ from typing import Callable
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from analytics import ingestion
 from backend import admin_schemas as S
 from backend.auth import api_auth
 from configstore import accounts, audit, places, registry, sources
@@ -238,6 +239,15 @@ def rotate_source(name: str):
 def revoke_source(name: str):
     organizer.revoke_source(current_runtime(), name)
     return {"name": name, "revoked": True}
+
+
+# -- what the writer set aside -------------------------------------------------------------------
+@operation("GET", "/ingestion", summary="数据接入状况：计数、后台组件、待匹配订单的退款、内容不同的重复事件",
+           tag="未归属", role="viewer", response=S.SetAside)
+def set_aside():
+    runtime = current_runtime()
+    return {"health": organizer.ingestion_health(runtime), "held_refunds": ingestion.held_refunds(runtime.store),
+            "conflicts": ingestion.conflicts(runtime.store)}
 
 
 # -- unattributed ------------------------------------------------------------------------------

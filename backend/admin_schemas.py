@@ -227,6 +227,31 @@ class SourceCreate(SourceScopeIn):
     description = text(200, min_len=0, load_default="")
 
 
+class HeldRefund(Schema):
+    source = fields.String(required=True)
+    event_id = fields.String(required=True)
+    platform = fields.String(required=True)
+    order_id = fields.String(required=True)
+    received_at = fields.DateTime(required=True)
+    amount_fen = fields.Integer(required=True)
+    campaign = fields.String(required=True)
+
+
+class ConflictingEvent(Schema):
+    source = fields.String(required=True)
+    event_id = fields.String(required=True)
+    detected_at = fields.DateTime(required=True)
+    changed_fields = fields.List(fields.String(), required=True)
+    stored = fields.Dict(required=True, metadata={"description": "先到、已计入的内容"})
+    incoming = fields.Dict(required=True, metadata={"description": "后到、未计入的内容"})
+
+
+class SetAside(Schema):
+    health = fields.Dict(required=True, metadata={"description": "接入计数与后台组件（同 /healthz）"})
+    held_refunds = fields.List(fields.Nested(HeldRefund), required=True)
+    conflicts = fields.List(fields.Nested(ConflictingEvent), required=True)
+
+
 class Reattribute(Schema):
     board = fields.String(required=True, validate=validate.OneOf(BOARDS))
     platform = Platform(required=True, metadata={"description": "平台：douyin 等，或中文名（抖音、快手、视频号……）"})

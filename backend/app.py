@@ -19,6 +19,8 @@ def _blueprints() -> list:
     from backend.admin_api import bp as admin_api
     from backend.awards_api import bp as awards_api
     from backend.awards_console import bp as awards_console
+    from backend.connector_push import bp as connector_push
+    from backend.connectors_console import bp as connectors_console
     from backend.console import bp as console
     from backend.health import bp as health
     from backend.openapi import bp as api_docs
@@ -33,7 +35,8 @@ def _blueprints() -> list:
     from miniprogram_api.periods import bp as periods
 
     return [webhooks, boards, periods, mp_session, mp_bind, mp_me, mp_subscriptions, mp_admin,
-            admin_api, awards_api, api_docs, console, awards_console, pages, health]
+            admin_api, awards_api, api_docs, console, awards_console, pages, health, connector_push,
+            connectors_console]
 
 
 # Pages load only their own scripts, styles and data (ECharts is vendored under /static; no inline
@@ -47,7 +50,7 @@ PRIVATE_PREFIXES = ("/console", "/v1/admin", "/v1/mp/")
 HSTS = "max-age=31536000; includeSubDomains"
 # The request lines of werkzeug (`liveboard run`) and gunicorn's access log carry query strings: a
 # credential a client put there (access_token=…, secret=…) is logged as ***.
-REQUEST_LOGGERS = ("werkzeug", "gunicorn.access")
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "liveboard.access")  # the last: waitress (backend/wsgi_server.py)
 _REQUEST_LOG_REDACTION = RedactQueryFilter()
 
 

@@ -16,6 +16,8 @@
   source are refused by the view before any counter exists. The view counts inline
   (`webhook_limit`), one storage hit and nothing else per request. A 429 is a JSON error with
   Retry-After, and nothing of a refused request reaches the event log.
+- Platform pushes (/v1/connectors/<name>/push): the same limit and counters, per active connection
+  and client IP, one bucket per client IP for every other possible connection name.
 Counters live where Settings.rate_limit_storage() says (backend/ratelimits.py): in process on the
 embedded default, Redis at scale-out, the config store as the fallback; every process of a
 deployment counts against the same limit.
@@ -113,14 +115,15 @@ def _client() -> str:
     return request.remote_addr or "127.0.0.1"
 
 
-def webhook_limit(source_name: str, active: bool, limit: str) -> None:
+def webhook_limit(source_name: str, active: bool, limit: str, *, kind: str = "webhook") -> None:
     """Count this webhook request (the view calls it once it knows whether `source_name` is an active
     source; names that cannot be a source never get here). Keys only unauthenticated callers cannot
     multiply: a known source's name and the client, or the client alone for every other name.
-    `limit` "" switches the per-source limit off. Over the limit: ApiError 429 with Retry-After."""
+    `limit` "" switches the per-source limit off. Over the limit: ApiError 429 with Retry-After.
+    `kind` keeps other pushes' buckets apart (platform pushes: "push", per connection)."""
     if active and not limit:
         return
-    key = ("webhook", source_name, _client()) if active else ("webhook-unknown", _client())
+    key = (kind, source_name, _client()) if active else (f"{kind}-unknown", _client())
     allowed, retry_after = current_limits().hit(limit if active else UNKNOWN_SOURCE_LIMIT, *key)
     if not allowed:
         raise ApiError(429, "rate_limited", "请求过于频繁，请稍后再试", headers={"Retry-After": str(retry_after)})

@@ -19,7 +19,8 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from analytics.base import StoreRejected, StoreUnavailable
+from analytics import ingestion
+from analytics.base import StoreError, StoreRejected, StoreUnavailable
 from backend import admin_schemas as S
 from backend.auth import console_auth, csrf, log_in, log_out, login_limits
 from backend.pages import organizer_name
@@ -68,7 +69,11 @@ NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
                   NavItem("导入年度目标", "console.targets_import"),
                   NavItem("疑似刷单", "awards_console.fraud"))),
     ("数据接入", (NavItem("数据来源", "console.sources_page", also=("console.source_create", "console.source_rotate")),
-                 NavItem("未归属销售", "console.unattributed"))),
+                 NavItem("平台对接", "connectors_console.index", also=tuple(
+                     f"connectors_console.{name}" for name in
+                     ("detail", "create", "self_test", "pull_now", "credentials", "settings_", "set_status"))),
+                 NavItem("未归属销售", "console.unattributed"),
+                 NavItem("待处理事件", "console.set_aside"))),
     ("系统管理", (NavItem("用户", "console.users", "admin"),
                  NavItem("API 令牌", "console.tokens"),
                  NavItem("审计日志", "console.audit_log"),
@@ -514,9 +519,10 @@ def _scope_form() -> dict:
             "enterprises": listed("enterprises")}
 
 
-@bp.post("/sources/<name>/scope")
+@bp.post("/sources/scope")
 @console_auth("admin")
-def source_scope(name: str):
+def source_scope_form():
+    name = request.form.get("name", "").strip()
     _attempt(lambda: organizer.set_source_scope(current_runtime(), name, **S.load(S.SourceScopeIn, _scope_form())),
              f"数据来源 {name} 的上报范围已更新")
     return redirect(url_for("console.sources_page"))
@@ -585,6 +591,31 @@ def _reattribute(data: dict) -> dict:
     registry.register_account(current_runtime().sessions, loaded["board"], loaded["platform"], loaded["account"],
                               loaded["participant_id"])
     return loaded
+
+
+# -- what the writer set aside ---------------------------------------------------------------------
+@bp.get("/set-aside")
+@console_auth("viewer")
+def set_aside():
+    """Refunds held until their order arrives, and ids sent again with other content."""
+    runtime = current_runtime()
+    try:
+        held, conflicts, available = ingestion.held_refunds(runtime.store), ingestion.conflicts(runtime.store), True
+    except StoreError:
+        held, conflicts, available = [], [], False
+    for conflict in conflicts:  # what differs, named and shown for people
+        conflict["differences"] = [{"field": tolerant.field_name(f), "stored": _shown(conflict["stored"].get(f)),
+                                    "incoming": _shown(conflict["incoming"].get(f))} for f in conflict["changed_fields"]]
+    return render_template("console/set_aside.html", held=held, conflicts=conflicts, available=available,
+                           health=organizer.ingestion_health(runtime))
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return "，".join(f"{tolerant.field_name(k)} {v}" for k, v in value.items())
+    return str(value)
 
 
 # -- audit, tokens, users ------------------------------------------------------------------------

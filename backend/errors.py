@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from analytics.base import StoreUnavailable
 from services.errors import ApiError
 
 _HTTP_MESSAGES_ZH = {
@@ -80,6 +81,15 @@ def register_error_handlers(app: Flask) -> None:
         if wants_page():
             return error_page(exc.status, exc.message if exc.status < 500 else None, headers=exc.headers)
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(exc: StoreUnavailable):
+        # the analytics store is down or restarting: a moment's outage, not a bug (the log keeps sales)
+        app.logger.warning("analytics store unavailable: %s", exc)
+        headers = {"Retry-After": "5"}
+        if wants_page():
+            return error_page(503, "分析库暂时不可用，请稍后刷新", headers=headers)
+        return error_response(503, "analytics_unavailable", "分析库暂时不可用，请稍后重试", headers=headers)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

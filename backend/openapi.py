@@ -19,6 +19,8 @@ from flask import Blueprint, jsonify, render_template
 
 from backend import admin_schemas as S
 from backend.admin_api import operations
+from backend.connector_push import ERRORS as PUSH_ERRORS
+from backend.connector_push import PushAddressSchema, PushReplySchema
 from backend.webhooks import ERRORS as WEBHOOK_ERRORS
 from configstore.accounts import ROLE_NAMES_ZH
 from schemas.events import load_schema
@@ -31,10 +33,12 @@ _ERROR_TEXT = {
     401: "未认证或认证无效",
     403: "当前角色无权执行此操作",
     404: "资源不存在",
+    405: "不支持该请求方法",
     409: "与现有状态冲突",
     413: "请求体过大",
     415: "不支持的 Content-Type",
     429: "请求过于频繁",
+    500: "服务器配置错误",
     502: "上游服务（微信）出错",
     503: "服务暂时不可用",
 }
@@ -98,6 +102,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                  ("webhook-timestamp", "Unix 时间戳（整数秒，仅限 ASCII 数字），与服务器时间相差不得超过 5 分钟"),
                  ("webhook-signature", "v1,<base64 HMAC-SHA256(id.timestamp.body)>，可空格分隔多个（轮换密钥）；"
                                        "格式不对的条目被跳过")))),
+    Endpoint("POST", "/v1/connectors/{connection}/push", "receive_platform_push",
+             "接收平台原生消息推送（抖店、快手小店、微信小店、有赞；按平台的签名或加密校验）", "事件推送",
+             PushReplySchema, errors=PUSH_ERRORS,
+             body={"type": "string", "description": "平台推送的原始内容，原样校验（见 docs/platforms.md）"}),
+    Endpoint("GET", "/v1/connectors/{connection}/push", "check_platform_push",
+             "微信小店推送地址校验（回显 echostr）；其他平台：推送地址可用", "事件推送", (PushAddressSchema, PushReplySchema),
+             errors={401: ("push_rejected",), 404: ("unknown_connection",)}),
     Endpoint("GET", "/v1/campaigns", "public_campaigns", "进行中、已封榜和已结束的活动", _PUBLIC, S.CampaignList),
     Endpoint("GET", "/v1/campaigns/{slug}/boards", "public_boards", "主播榜和企业榜（前十）", _PUBLIC,
              (S.Boards, S.PeriodBoards), params=(_PERIOD, _KEY), conditional=True,

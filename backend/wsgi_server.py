@@ -10,9 +10,11 @@ idle past `channel_timeout` are closed and at most `connection_limit` are open a
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import threading
 
 from gunicorn.app.base import BaseApplication
 
@@ -68,24 +70,60 @@ def _run(settings: Settings, host: str, port: int, workers: int, threads: int) -
     }).run()
 
 
+ACCESS_LOGGER = "liveboard.access"  # backend/app.py redacts query strings on it like werkzeug's
+_access = logging.getLogger(ACCESS_LOGGER)
+
+
+class AccessLog:
+    """One line per request on `ACCESS_LOGGER` at INFO (so only with `liveboard -v`), as werkzeug's
+    server wrote them; waitress writes none. Nothing is done per request when INFO is off."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if not _access.isEnabledFor(logging.INFO):
+            return self.app(environ, start_response)
+
+        def logged(status, headers, exc_info=None):
+            query = environ.get("QUERY_STRING", "")
+            _access.info('%s "%s %s%s %s" %s', environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", ""),
+                         environ.get("PATH_INFO", ""), f"?{query}" if query else "",
+                         environ.get("SERVER_PROTOCOL", ""), status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, logged)
+
+
 class EmbeddedServer:
-    """The app under waitress in this process: `serve_forever()` until `shutdown()` (another thread)."""
+    """The app under waitress in this process: `serve_forever()` until `shutdown()` (another thread).
+    The I/O loop runs in turns of at most one poll and closes its sockets itself once told to stop
+    (closing them from another thread would pull them from under its select)."""
 
     def __init__(self, app, host: str, port: int, *, threads: int = 8, channel_timeout: int = 30,
                  connection_limit: int = 1000, max_body_bytes: int = 2 * 1024 * 1024) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(app, host=host, port=port, threads=threads, channel_timeout=channel_timeout,
-                                     connection_limit=connection_limit, max_request_body_size=max_body_bytes,
-                                     ident="liveboard", expose_tracebacks=False)
+        self._server = create_server(AccessLog(app), host=host, port=port, threads=threads,
+                                     channel_timeout=channel_timeout, connection_limit=connection_limit,
+                                     max_request_body_size=max_body_bytes, ident="liveboard",
+                                     expose_tracebacks=False)
+        self._stopping = threading.Event()
 
     @property
     def server_port(self) -> int:
         return int(self._server.effective_port)
 
     def serve_forever(self) -> None:
-        self._server.run()
+        server = self._server
+        try:
+            while not self._stopping.is_set():
+                server.asyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
+                                     use_poll=server.adj.asyncore_use_poll, count=1)
+        finally:
+            server.close()
+            server.task_dispatcher.shutdown(timeout=5)
 
     def shutdown(self) -> None:
-        self._server.close()
-        self._server.task_dispatcher.shutdown(timeout=5)
+        self._stopping.set()
+        self._server.pull_trigger()  # wakes the poll up now

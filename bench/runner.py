@@ -17,6 +17,7 @@ import orjson
 import requests
 
 from bench import infra, loadgen, workload
+from bench.connectors import bench_connectors
 from bench.report import Figure, figures_as_dicts, make_figure, write
 from configstore.db import make_engine, make_sessionmaker
 from configstore.migrate import upgrade as migrate_config
@@ -27,7 +28,7 @@ from settings import Settings
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("http", "batch", "consumer", "freshness", "ranking", "peer", "memory")
+SECTIONS = ("http", "batch", "consumer", "freshness", "ranking", "peer", "memory", "connectors")
 
 
 @dataclass(frozen=True)
@@ -902,7 +903,7 @@ def execute(mode_name: str = "default", *, services: infra.Services | None = Non
         machine = infra.machine_info(services)
         _say(f"mode {mode.name}, run {run.suffix}, sections {', '.join(sections)}")
         for name, fn in (("http", bench_http), ("consumer", bench_consumer), ("freshness", bench_freshness),
-                         ("ranking", bench_ranking), ("memory", bench_memory)):
+                         ("ranking", bench_ranking), ("memory", bench_memory), ("connectors", bench_connectors)):
             wanted = name in sections or (name == "http" and "batch" in sections) or \
                 (name == "ranking" and "peer" in sections)
             if wanted:

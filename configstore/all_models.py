@@ -2,6 +2,7 @@
 import configstore.accounts  # noqa: F401
 import configstore.audit  # noqa: F401
 import configstore.award_models  # noqa: F401
+import configstore.connections  # noqa: F401
 import configstore.heartbeats  # noqa: F401
 import configstore.models  # noqa: F401
 import configstore.ratelimit  # noqa: F401

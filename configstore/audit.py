@@ -50,6 +50,7 @@ AUDITED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "region_targets": (frozenset(), frozenset()),
     "host_bind_codes": (frozenset({"code_hash"}), frozenset()),
     "host_bindings": (frozenset(), frozenset()),
+    "connector_connections": (frozenset({"credentials"}), frozenset({"updated_at"})),
 }
 
 

@@ -278,17 +278,23 @@ def register_account(factory: sessionmaker[Session], board: str, platform: str, 
                      participant_id: str) -> None:
     """Credit a posted platform account to a registered participant (re-attribution): the next
     ranking run counts everything that account sold, past events included."""
+    with transaction(factory) as session:
+        add_account(session, board, platform, account_id, participant_id)
+
+
+def add_account(session: Session, board: str, platform: str, account_id: str, participant_id: str) -> None:
+    """`register_account` inside the caller's transaction (a platform connection registers its
+    shop together with the connection)."""
     model, account_model, owner = ((Host, HostAccount, "host_id") if board == "hosts"
                                    else (Enterprise, EnterpriseAccount, "enterprise_id"))
     if not platform or not account_id:
         raise ConfigError("invalid_account", "平台和账号必填")
-    with transaction(factory) as session:
-        if session.get(model, participant_id) is None:
-            raise NotFound("participant_not_found", f"参与者 {participant_id} 未登记")
-        existing = session.scalar(select(account_model).where(account_model.platform == platform,
-                                                              account_model.account_id == account_id))
-        if existing is not None:
-            if getattr(existing, owner) == participant_id:
-                return
-            raise Conflict("account_taken", f"账号 {platform}:{account_id} 已归属 {getattr(existing, owner)}")
-        session.add(account_model(platform=platform, account_id=account_id, **{owner: participant_id}))
+    if session.get(model, participant_id) is None:
+        raise NotFound("participant_not_found", f"参与者 {participant_id} 未登记")
+    existing = session.scalar(select(account_model).where(account_model.platform == platform,
+                                                          account_model.account_id == account_id))
+    if existing is not None:
+        if getattr(existing, owner) == participant_id:
+            return
+        raise Conflict("account_taken", f"账号 {platform}:{account_id} 已归属 {getattr(existing, owner)}")
+    session.add(account_model(platform=platform, account_id=account_id, **{owner: participant_id}))

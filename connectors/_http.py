@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 import requests
 
@@ -67,31 +67,56 @@ def retry_after_seconds(headers: Mapping[str, str], default: float) -> float:
         return default
 
 
+class TokenBroker(Protocol):
+    """Decides how a client gets a new token when it needs one (``TokenedClient(token_broker=)``).
+
+    ``fetch(stale, fetch_from_platform)`` returns a token to use instead of ``stale``: one that
+    another process already obtained, or ``fetch_from_platform(seed)`` called under whatever lock
+    or lease the broker holds, with the newest token it knows as ``seed`` (快手 and 有赞 rotate
+    refresh tokens, so two processes must never refresh with the same one).
+    """
+
+    def fetch(self, stale: AccessToken | None,
+              fetch_from_platform: Callable[[AccessToken | None], AccessToken]) -> AccessToken: ...
+
+
 class TokenedClient:
     """Base of the API clients: token caching and the refresh-once-then-retry rule.
 
     Subclasses implement ``_fetch_token(stale)``; ``stale`` is the token that was just refused
     (or None on the first call) so a platform can refresh with its refresh token.
-    ``on_token`` is called with every new token, for the caller to persist it.
+    ``on_token`` is called with every new token, for the caller to persist it; a
+    ``token_broker`` (see ``TokenBroker``) shares tokens between processes.
     """
 
     def __init__(self, *, token: AccessToken | None = None,
-                 on_token: Callable[[AccessToken], None] | None = None) -> None:
+                 on_token: Callable[[AccessToken], None] | None = None,
+                 token_broker: TokenBroker | None = None) -> None:
         self._token = token
         self._on_token = on_token
+        self._token_broker = token_broker
         self._token_lock = threading.Lock()
 
     @property
     def token(self) -> AccessToken | None:
         return self._token
 
+    def access_token(self) -> AccessToken:
+        """A usable access token: the cached one while fresh, else a new one (self-tests)."""
+        return self._current_token()
+
     def _fetch_token(self, stale: AccessToken | None) -> AccessToken:
         raise NotImplementedError
+
+    def _obtain(self, stale: AccessToken | None) -> AccessToken:
+        if self._token_broker is None:
+            return self._fetch_token(stale)
+        return self._token_broker.fetch(stale, self._fetch_token)
 
     def _current_token(self) -> AccessToken:
         with self._token_lock:
             if self._token is None or not self._token.is_fresh():
-                self._store(self._fetch_token(self._token))
+                self._store(self._obtain(self._token))
             assert self._token is not None
             return self._token
 
@@ -99,7 +124,7 @@ class TokenedClient:
         with self._token_lock:
             if self._token is not None and self._token.value != refused.value:
                 return self._token  # another thread already refreshed
-            self._store(self._fetch_token(refused))
+            self._store(self._obtain(refused))
             assert self._token is not None
             return self._token
 
@@ -126,8 +151,9 @@ class PlatformApiClient(TokenedClient):
                  session: requests.Session | None = None,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
                  token: AccessToken | None = None,
-                 on_token: Callable[[AccessToken], None] | None = None) -> None:
-        super().__init__(token=token, on_token=on_token)
+                 on_token: Callable[[AccessToken], None] | None = None,
+                 token_broker: TokenBroker | None = None) -> None:
+        super().__init__(token=token, on_token=on_token, token_broker=token_broker)
         self.credentials = credentials
         self.transport = Transport(self.platform_name, base_url or self.default_base_url,
                                    session=session, timeout=timeout)

@@ -17,7 +17,7 @@ platform's wire format:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Callable, Mapping, Protocol
 
@@ -129,10 +129,14 @@ class AccessToken:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a listing: platform ids, and the cursor of the next page (None at the end)."""
+    """One page of a listing: platform ids, and the cursor of the next page (None at the end).
+
+    ``updated`` maps an id to the platform's update time (epoch seconds) when the listing says it
+    (微信小店's listing names ids only): a caller can skip what it already read after that time."""
 
     ids: list[str]
     next_cursor: str | None = None
+    updated: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

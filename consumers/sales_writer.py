@@ -248,7 +248,7 @@ class SalesWriter:
                 "applied_refunds": s.applied_refunds, "capped_refunds": s.capped_refunds,
                 "abandoned_batches": s.abandoned_batches, "unexpected_errors": s.unexpected_errors,
                 "store_retries": s.store_retries, "lag": s.lag, "last_batch_at": s.last_batch_at or None,
-                "last_error": s.last_error}
+                "last_error": s.last_error, "last_error_at": s.last_error_at or None}
 
     @staticmethod
     def summary(before: dict, now: dict) -> str:

@@ -12,7 +12,9 @@ def open_event_log(settings, client_id: str = "liveboard") -> EventLog:
                              settings.topic_partitions, client_id=client_id,
                              replication_factor=settings.topic_replication_factor,
                              max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
-                             session_timeout_ms=settings.consumer_session_timeout_ms)
+                             session_timeout_ms=settings.consumer_session_timeout_ms,
+                             extra_topics={settings.connector_raw_topic: settings.topic_partitions,
+                                           settings.connector_dead_letter_topic: 1})
     from eventlog.sqlite_log import SqliteEventLog
 
     return SqliteEventLog(settings.event_log_path, settings.sales_topic, settings.dead_letter_topic)

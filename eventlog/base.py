@@ -43,6 +43,9 @@ class LogConsumer(Protocol):
         generation it fetched them in, with time left to store them: checked before an insert, so a
         writer that stalled and lost its partitions drops the batch instead of storing it twice."""
 
+    def caught_up(self) -> bool:
+        """True when this consumer owns partitions and has read up to their ends as of now."""
+
     def rewind(self) -> None:
         """Forget uncommitted progress: the next poll starts again at the committed offsets."""
 

@@ -25,10 +25,12 @@ BREAKER_SECONDS = 2.0
 class KafkaEventLog:
     def __init__(self, bootstrap: str, sales_topic: str, dead_letter_topic: str, partitions: int = 6,
                  client_id: str = "liveboard", replication_factor: int = -1, max_poll_interval_ms: int = 120_000,
-                 session_timeout_ms: int = 10_000):
+                 session_timeout_ms: int = 10_000, extra_topics: dict[str, int] | None = None):
+        """`extra_topics`: other topics `ensure_topics` creates, name -> partitions."""
         self.bootstrap = bootstrap
         self.replication_factor = replication_factor  # -1: the brokers' default.replication.factor
         self.consumer_options = {"max_poll_interval_ms": max_poll_interval_ms, "session_timeout_ms": session_timeout_ms}
+        self.extra_topics = dict(extra_topics or {})
         self.sales_topic = sales_topic
         self.dead_letter_topic = dead_letter_topic
         self.partitions = partitions
@@ -42,7 +44,7 @@ class KafkaEventLog:
 
     # -- topics ---------------------------------------------------------------------------
     def ensure_topics(self) -> None:
-        """Create the sales and dead-letter topics when missing (idempotent)."""
+        """Create the sales, dead-letter and extra topics when missing (idempotent)."""
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin",
                                      request_timeout_ms=15000)
@@ -52,6 +54,8 @@ class KafkaEventLog:
             existing = set(admin.list_topics())
             wanted = [NewTopic(self.sales_topic, self.partitions, self.replication_factor),
                       NewTopic(self.dead_letter_topic, 1, self.replication_factor)]
+            wanted += [NewTopic(name, partitions, self.replication_factor)
+                       for name, partitions in self.extra_topics.items()]
             missing = [t for t in wanted if t.name not in existing]
             if missing:
                 try:
@@ -248,6 +252,17 @@ class KafkaLogConsumer:
         since_poll = time.monotonic() - self._consumer._coordinator.heartbeat.last_poll
         budget = min(self.INSERT_BUDGET_MAX_S, self.max_poll_interval_s * self.INSERT_BUDGET_SHARE)
         return since_poll < self.max_poll_interval_s - budget
+
+    def caught_up(self) -> bool:
+        """True when this consumer owns partitions and has read up to their ends as of now."""
+        assignment = list(self._consumer.assignment())
+        if not assignment:
+            return False
+        try:
+            ends = self._consumer.end_offsets(assignment)
+            return all(self._consumer.position(tp) >= ends[tp] for tp in assignment)
+        except KafkaError:
+            return False
 
     def rewind(self) -> None:
         """Back to the committed offsets, discarding uncommitted progress (a dropped batch)."""

@@ -186,6 +186,11 @@ class SqliteConsumer:
     def owns(self, records: Sequence[Consumed]) -> bool:
         return True  # one consumer per group on the embedded log: nobody can take its partition
 
+    def caught_up(self) -> bool:
+        """True when this consumer has read everything the topic holds as of now."""
+        (last,) = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log WHERE topic = ?", (self.topic,)).fetchone()
+        return self._position > last
+
     def rewind(self) -> None:
         """Forget uncommitted progress (what a restarted consumer would see)."""
         self._position = self._committed()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from liveboard.connectors_cli import connect, connectors
 from liveboard.log import configure_logging
 from settings import Settings
 
@@ -87,7 +88,20 @@ def _ensure_topics(settings: Settings) -> None:
         event_log.close()
 
 
-@click.group()
+class _Commands(click.Group):
+    """Store failures end a command with one line in Chinese, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from analytics.base import StoreError
+
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            message = str(exc)
+            raise click.ClickException(message if message.startswith("分析库") else f"分析库不可用：{message}") from None
+
+
+@click.group(cls=_Commands)
 @click.option("--data-dir", type=click.Path(path_type=Path), help="数据目录 (default ./data)")
 @click.option("-v", "--verbose", is_flag=True, help="详细日志")
 @click.pass_context
@@ -183,7 +197,12 @@ def demo(ctx: click.Context, port: int, host: str, data_dir: Path | None, orders
         if exit_after:
             server.shutdown()
             return
-        click.echo(f"\n排行榜页面已启动: http://{host}:{port}/boards/{demo_mod.CAMPAIGN_SLUG}   (Ctrl-C 退出)")
+        username, password = demo_mod.console_login(settings, seeded["sessions"])
+        base = f"http://{host}:{port}"
+        click.echo(f"\n排行榜页面: {base}/boards/{demo_mod.CAMPAIGN_SLUG}")
+        click.echo(f"大屏模式:   {base}/boards/{demo_mod.CAMPAIGN_SLUG}?screen=1")
+        click.echo(f"管理控制台: {base}/console   用户名 {username}  密码 {password}")
+        click.echo("(Ctrl-C 退出)")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -432,10 +451,19 @@ def stats(ctx: click.Context, as_json: bool, with_rows: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
         return
-    for campaign, raw in result["raw"].items():
-        agg = result["aggregate"].get(campaign, {})
-        click.echo(f"{campaign}: 事件 {raw['events']}，净成交额 {raw['net_gmv_fen']} 分（预聚合 {agg.get('net_gmv_fen')} 分）")
-    click.echo("一致" if result["matches"] else "不一致！请检查写入器日志")
+    from domain.money import format_yuan
+
+    def yuan(fen: int | None) -> str:
+        return "—" if fen is None else format_yuan(fen, suffix=" 元")
+
+    for campaign in sorted(set(result["raw"]) | set(result["aggregate"])):
+        raw, agg = result["raw"].get(campaign, {}), result["aggregate"].get(campaign, {})
+        click.echo(f"{campaign}：事件 {raw.get('events', 0):,} 条（订单 {raw.get('paid_orders', 0):,}，"
+                   f"退款 {raw.get('refunds', 0):,}）；净成交额 {yuan(raw.get('net_gmv_fen'))}（原始事件），"
+                   f"{yuan(agg.get('net_gmv_fen'))}（预聚合）")
+    if not result["raw"] and not result["aggregate"]:
+        click.echo("分析库中还没有销售事件")
+    click.echo("原始事件与预聚合一致（精确到分）" if result["matches"] else "不一致！请检查写入器日志")
     if not result["matches"]:
         ctx.exit(1)
 
@@ -675,6 +703,10 @@ def restore(ctx: click.Context, src: Path, force: bool, as_json: bool) -> None:
     from operations.backup import restore_backup
 
     _run_backup_action(ctx, as_json, lambda settings, echo: restore_backup(settings, src, echo, force=force))
+
+
+main.add_command(connectors)  # liveboard connectors create|list|test|pull (liveboard/connectors_cli.py)
+main.add_command(connect)  # the connector worker
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,7 @@
 """`liveboard demo`: seed 千村千红·湘西香伴, post a signed stream over HTTP, print both top tens."""
 from __future__ import annotations
 
+import secrets
 import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
@@ -9,8 +10,9 @@ import click
 from sqlalchemy import select
 
 from analytics import open_store
-from configstore import registry, snapshots
+from configstore import accounts, registry, snapshots
 from configstore.db import make_engine, make_sessionmaker
+from configstore.errors import Conflict
 from configstore.models import WebhookSource
 from configstore.participants_import import import_participants
 from configstore.secretbox import SecretBox
@@ -35,6 +37,27 @@ def _source_secret(sessions, box: SecretBox) -> str:
             if active:
                 return box.open(active[-1].secret)
     return create_source(sessions, SOURCE_NAME, "演示数据来源", box=box)
+
+
+DEMO_USERNAME = "demo-admin"
+
+
+def console_login(settings: Settings, sessions) -> tuple[str, str]:
+    """A console account for the demo. Its password is generated once and kept (0600) in the data
+    dir, so a re-run prints the same login; a real deployment creates users with `admin create`."""
+    path = settings.data_dir / "demo_admin_password"
+    if path.exists():
+        password = path.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(password + "\n")
+    try:
+        accounts.create_user(sessions, DEMO_USERNAME, password, "admin")
+    except Conflict:
+        accounts.update_user(sessions, DEMO_USERNAME, password=password, active=True)
+    return DEMO_USERNAME, password
 
 
 def yuan(fen: int) -> str:
@@ -97,6 +120,7 @@ def seed_and_post(settings: Settings, base_url: str, orders: int, echo=click.ech
 def wait_caught_up(settings: Settings, sessions, unique_events: int, timeout_s: float = 300, echo=click.echo) -> None:
     store = open_store(settings)
     deadline = time.monotonic() + timeout_s
+    shown = None
     while True:
         (stored,) = store.query("SELECT uniqExact(event_id) FROM {db}.sales_events WHERE campaign = %(c)s",
                                 {"c": CAMPAIGN_SLUG})[0]
@@ -104,7 +128,9 @@ def wait_caught_up(settings: Settings, sessions, unique_events: int, timeout_s: 
             break
         if time.monotonic() > deadline:
             raise click.ClickException(f"等待写入超时：已写入 {stored}/{unique_events}")
-        echo(f"  等待写入分析库：{stored}/{unique_events}")
+        if stored != shown:  # one line per step forward, not one per second
+            echo(f"  等待写入分析库：{stored}/{unique_events}")
+            shown = stored
         time.sleep(1)
     publish_all(sessions, store)  # publish now rather than wait for the next tick
 

@@ -14,3 +14,9 @@ def configure_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
     logging.getLogger(STATUS_LOGGER).setLevel(logging.INFO)
     logging.getLogger("kafka").setLevel(logging.INFO if verbose else logging.WARNING)  # DEBUG: every byte
+    if not verbose:
+        # werkzeug sets its own logger to INFO on first use (one line per request) unless a level is set
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # APScheduler warns on every skipped overlapping run; the supervisor and /healthz report
+        # failed jobs, so only its errors are worth a line here
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,11 +100,12 @@ class Supervisor:
         component.state = "stopped"
 
     def _beat(self, component: Component) -> None:
+        figures = _figures(component)
+        error, error_at = _latest_error(component, figures)
         try:
             heartbeats.report(self.sessions, Beat(
                 component.name, f"{self.instance_prefix}-{component.name}", component.started_at or self.clock.now(),
-                self.clock.now(), component.state, component.restarts, component.last_error,
-                component.last_error_at, _figures(component)))
+                self.clock.now(), component.state, component.restarts, error, error_at, figures))
         except Exception:  # the config store may be down for a moment: the next beat tries again
             log.warning("heartbeat of %s not recorded", component.name, exc_info=True)
 
@@ -133,6 +134,17 @@ class Supervisor:
         self.stop.set()
         for thread in self._threads:
             thread.join(timeout=timeout)
+
+
+def _latest_error(component: Component, figures: dict[str, Any]) -> tuple[str, datetime | None]:
+    """The component's last crash, or the last error it handled itself (a store outage waited out, a
+    failed job) when that is newer: figures carry it as `last_error` / `last_error_at` (epoch s)."""
+    handled, handled_at = figures.get("last_error") or figures.get("last_job_error"), figures.get("last_error_at")
+    if handled and handled_at:
+        at = datetime.fromtimestamp(float(handled_at), timezone.utc)
+        if component.last_error_at is None or at > component.last_error_at:
+            return str(handled)[:500], at
+    return component.last_error, component.last_error_at
 
 
 def _figures(component: Component) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analytics import AnalyticsStore, open_store
 from configstore.db import make_engine, make_sessionmaker
 from configstore.sources import SourceScopes
+from connectors.worker import ConnectorWorker
 from consumers.sales_writer import SalesWriter
 from domain.clock import SYSTEM_CLOCK
 from eventlog import EventLog, open_event_log
@@ -37,13 +38,14 @@ def build_writer(settings: Settings, event_log: EventLog | None = None, store: A
 
 @dataclass
 class BackgroundWorkers:
-    """The writer and the scheduler beside the API, for the one-process embedded mode, supervised
-    (restarted when they crash, reporting heartbeats); they share the API's runtime (one config store
-    engine, one analytics store, one WeChat client)."""
+    """The writer, the connector worker and the scheduler beside the API, for the one-process
+    embedded mode, supervised (restarted when they crash, reporting heartbeats); they share the API's
+    runtime (one config store engine, one analytics store, one WeChat client)."""
 
     runtime: Runtime
     supervisor: Supervisor | None = None
     writer: SalesWriter | None = None
+    connector_worker: ConnectorWorker | None = None
     schedule: Schedule | None = None
 
     def start(self, with_scheduler: bool = True, **supervisor_options: Any) -> "BackgroundWorkers":
@@ -53,6 +55,8 @@ class BackgroundWorkers:
         self.writer = build_writer(runtime.settings, store=runtime.store, sessions=runtime.sessions,
                                    clock=runtime.clock)
         self.supervisor.add(writer_component(self.writer))
+        self.connector_worker = ConnectorWorker(runtime)  # platform pushes -> enriched sales events
+        self.supervisor.add(connector_component(self.connector_worker))
         if with_scheduler:
             self.schedule = Schedule(runtime)
             self.supervisor.add(Component("scheduler", self.schedule.run, self.schedule.figures, Schedule.summary))
@@ -66,3 +70,7 @@ class BackgroundWorkers:
 
 def writer_component(writer: SalesWriter) -> Component:
     return Component("writer", writer.run, writer.figures, SalesWriter.summary)
+
+
+def connector_component(worker: ConnectorWorker) -> Component:
+    return Component("connector", worker.run, worker.figures, ConnectorWorker.summary)

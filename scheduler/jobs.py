@@ -24,6 +24,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from configstore.ratelimit import ConfigStoreRateLimitStorage
+from scheduler.connector_jobs import add_connector_jobs
 from scheduler.push_job import add_push_jobs
 from scheduler.ranking_job import publish_all
 from services.runtime import Runtime
@@ -46,6 +47,7 @@ def start_scheduler(runtime: Runtime, background: bool = True,
     scheduler.add_job(job or partial(run_rankings, runtime), "interval", seconds=settings.ranking_interval_seconds,
                       id=RANKINGS, max_instances=1, coalesce=True, next_run_time=runtime.clock.now())
     add_push_jobs(scheduler, runtime)
+    add_connector_jobs(scheduler, runtime)  # platform connections: the pull backstop, pending-table purge
     # finished rate-limit windows (configstore/ratelimit.py) are dropped so the table stays small
     purge = ConfigStoreRateLimitStorage(context=lambda: (runtime.engine, runtime.clock)).purge_expired
     scheduler.add_job(purge, "interval", minutes=10, id="rate-limit-purge", max_instances=1, coalesce=True)
@@ -61,9 +63,10 @@ class Schedule:
         self.runtime = runtime
         self._lock = threading.Lock()
         self._figures: dict[str, Any] = {"ranking_runs": 0, "job_errors": 0, "last_ranking_at": None,
-                                         "last_ranking_seconds": None, "last_job_error": "",
+                                         "last_ranking_seconds": None, "last_job_error": "", "last_error_at": None,
                                          "data_triggered_runs": 0}
         self._started: dict[str, float] = {}
+        self.scheduler: BaseScheduler | None = None  # while running
         self._ranked_position: int | None = None  # the writers' position the last ranking run started at
         self._ranking = threading.Event()  # set while a ranking run is under way
 
@@ -86,7 +89,7 @@ class Schedule:
 
     def run(self, stop: threading.Event) -> None:
         settings = self.runtime.settings
-        scheduler = start_scheduler(self.runtime, background=True, job=self.rank)
+        self.scheduler = scheduler = start_scheduler(self.runtime, background=True, job=self.rank)
         scheduler.add_listener(self._on_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         try:
             while not stop.wait(settings.ranking_poll_seconds):
@@ -109,12 +112,14 @@ class Schedule:
             if event.exception is not None:
                 self._figures["job_errors"] += 1
                 self._figures["last_job_error"] = f"{event.job_id}: {type(event.exception).__name__}: {event.exception}"
+                self._figures["last_error_at"] = self.runtime.clock.time()
             elif event.job_id == RANKINGS:
                 results = event.retval or []
                 failed = [r for r in results if "error" in r]
                 if failed:  # publish_all carries on past a broken campaign; it still counts as an error
                     self._figures["job_errors"] += len(failed)
                     self._figures["last_job_error"] = f"{failed[-1]['campaign']}: {failed[-1]['error']}"
+                    self._figures["last_error_at"] = self.runtime.clock.time()
                 self._figures["ranking_runs"] += 1
                 self._figures["last_ranking_at"] = self.runtime.clock.now().isoformat()
                 self._figures["last_ranking_seconds"] = round(sum(r.get("seconds", 0) for r in results), 3)

@@ -11,7 +11,7 @@ if [ "$#" -eq 0 ]; then
 fi
 
 rc=0
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@" || rc=$?
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=20 "$@" || rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "[test] pytest collected no tests: failing" >&2
   exit 1

@@ -51,6 +51,9 @@ def components(runtime: Runtime) -> dict[str, dict[str, Any]]:
             seconds = [float(b.figures["last_ranking_seconds"]) for b in live
                        if b.figures and b.figures.get("last_ranking_seconds") is not None]
             out[name]["last_ranking_seconds"] = max(seconds) if seconds else None
+        if name == "connector":  # totals since each live worker started
+            for figure in ("completed", "events", "retried", "dead_lettered"):
+                out[name][figure] = sum(int((b.figures or {}).get(figure) or 0) for b in live)
     return out
 
 

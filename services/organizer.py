@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from analytics import ingestion
 from analytics.base import StoreError
 from analytics.boards import campaign_totals
 from analytics.unattributed import (
@@ -28,6 +29,7 @@ from domain.periods import SHANGHAI, local_day
 from domain.regions import XIANGXI_COUNTIES, XIANGXI_PREFECTURE_CODE
 from eventlog.base import EventLogUnavailable
 from services import tolerant_input as tolerant
+from services.health import health
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,11 @@ def ingestion_health(runtime: Runtime) -> dict:
     except StoreError:
         log.warning("analytics store unavailable for the health view", exc_info=True)
         unattributed_totals = None
+    try:
+        set_aside: dict[str, int] | None = ingestion.counts(runtime.store)
+    except StoreError:
+        set_aside = None
+    status, overall = health(runtime)
     return {
         "events_accepted": counters.get("events_accepted", 0),
         "events_rejected": counters.get("events_rejected", 0),
@@ -116,6 +123,9 @@ def ingestion_health(runtime: Runtime) -> dict:
         "rejected_per_minute": metrics.per_minute("events_rejected"),
         "dead_lettered": dead_lettered(runtime),
         "unattributed": unattributed_totals,
+        "held_refunds": set_aside["held_refunds"] if set_aside else None,
+        "conflicts": set_aside["conflicts"] if set_aside else None,
+        "healthy": status == 200, "problems": overall["problems"], "components": overall["components"],
         "scope": "process",  # counters are this API process's since it started
     }
 

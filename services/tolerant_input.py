@@ -248,6 +248,10 @@ FIELD_NAMES_ZH = {
     "quality_score": "服务质量评分", "volume_fen": "交易额", "state": "状态", "step": "评审环节",
     "decision": "评审结论", "policy": "升档规则", "scope": "范围", "category": "类别", "included": "入选",
     "notice_start": "公示开始日期", "notice_end": "公示结束日期", "template_ids": "订阅模板",
+    "event_id": "事件编号", "type": "事件类型", "occurred_at": "发生时间", "campaign": "活动", "host": "主播",
+    "enterprise": "企业", "order_id": "订单号", "refund_id": "退款单号", "live_id": "直播场次", "buyer": "买家",
+    "product": "商品", "quantity": "数量", "peak_viewers": "最高在线人数", "total_viewers": "观看人数",
+    "platforms": "可上报的平台", "campaigns": "可上报的活动",
     "_schema": "表单",
 }
 

@@ -125,6 +125,15 @@ class Settings:
     # transparent background, pressed over the 落款 (about 42 mm across on the page).
     organizer_name: str = "湘西土家族苗族自治州商务局"
     seal_image: Path | None = None
+    # Native platform connections (docs/platforms.md): verified pushes land on the raw topic (created
+    # with the sales topic); the connector worker enriches them through the platform's API, and
+    # what can never be enriched goes to the connector dead-letter topic with its original bytes.
+    connector_raw_topic: str = "liveboard.connector.raw.v1"
+    connector_dead_letter_topic: str = "liveboard.connector.dlq.v1"
+    connector_group: str = "liveboard-connector-worker"
+    connector_worker_threads: int = 4  # platform API calls in flight per worker process
+    connector_pull_interval_seconds: float = 600.0  # the pull backstop heals a gap of pushes within this
+    connector_public_url: str = ""  # how platforms reach us, e.g. https://lb.example.cn (printed push URLs)
     extra: dict = field(default_factory=dict)
 
     def rate_limit_storage(self, processes: int = 1) -> str:

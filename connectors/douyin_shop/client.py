@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import Any, Callable
 
 from connectors._events import as_id
 from connectors._http import PlatformApiClient
@@ -98,7 +98,8 @@ class DouyinShopClient(PlatformApiClient):
         ids = [i for i in (as_id(o.get("order_id")) for o in orders) if i]
         total = int(data.get("total") or 0)
         more = (page + 1) * self.page_size < total
-        return Page(ids=ids, next_cursor=str(page + 1) if more else None)
+        return Page(ids=ids, next_cursor=str(page + 1) if more else None,
+                    updated=_update_times(orders, lambda o: (o.get("order_id"), o.get("update_time"))))
 
     def list_aftersales(self, window: Window, cursor: str | None = None) -> Page:
         """``afterSale.List`` by update time: the pull backstop for refunds, since the 抖店
@@ -111,7 +112,9 @@ class DouyinShopClient(PlatformApiClient):
         })
         items = data.get("items") or []
         ids = [i for i in (as_id((it.get("aftersale_info") or {}).get("aftersale_id")) for it in items) if i]
-        return Page(ids=ids, next_cursor=str(page + 1) if data.get("has_more") else None)
+        return Page(ids=ids, next_cursor=str(page + 1) if data.get("has_more") else None,
+                    updated=_update_times(items, lambda it: ((it.get("aftersale_info") or {}).get("aftersale_id"),
+                                                             (it.get("aftersale_info") or {}).get("update_time"))))
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -152,6 +155,18 @@ class DouyinShopClient(PlatformApiClient):
         return AccessToken(value=str(data["access_token"]),
                            expires_at=time.time() + int(data.get("expires_in") or 0),
                            refresh_token=str(data.get("refresh_token") or ""))
+
+
+def _update_times(items: list[Any], id_and_time: Callable[[Any], tuple[Any, Any]]) -> dict[str, float]:
+    """id -> update time (epoch seconds) for the listed items that carry both."""
+    found: dict[str, float] = {}
+    for item in items:
+        if isinstance(item, dict):
+            ident, updated = id_and_time(item)
+            key = as_id(ident)
+            if key and isinstance(updated, int) and updated > 0:
+                found[key] = float(updated)
+    return found
 
 
 def _data_or_raise(payload: dict[str, Any]) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def paid_events(detail: Mapping[str, Any], context: MappingContext) -> list[dict
     check_shop(context, order.get("shop_id"))
     buyer = buyer_hash(PLATFORM, order.get("doudian_open_id") or order.get("open_id"), context.buyer_salt)
     events = []
-    for sku, line in zip(order.get("sku_order_list") or [], sale_lines(order), strict=False):
+    for sku, line in zip(order.get("sku_order_list") or [], sale_lines(order), strict=True):
         paid_at = from_epoch(sku.get("pay_time")) or from_epoch(order.get("pay_time"))
         if paid_at is None or line.quantity < 1:
             continue  # not paid (yet): nothing to count
@@ -122,7 +122,7 @@ def refund_events(detail: Mapping[str, Any], context: MappingContext,
     shares = split_fen(total, [line.paid_fen for line in lines]) if len(lines) > 1 else [total]
     apply_count = whole_number(info.get("after_sale_apply_count"), "抖店售后件数")
     events = []
-    for target, line, share in zip(targets, lines, shares, strict=False):
+    for target, line, share in zip(targets, lines, shares, strict=True):
         quantity = apply_count if len(lines) == 1 and apply_count else whole_number(
             target.get("item_quantity"), "抖店售后件数")
         event = refund_event(

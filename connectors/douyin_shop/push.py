@@ -95,7 +95,8 @@ def _message(item: Mapping[str, Any]) -> PushMessage:
     if msg_id is None:  # no id at all: a content digest is stable across retries of the same data
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
         msg_id = f"{tag}:{hashlib.sha256(canonical).hexdigest()[:32]}"
-    sub_ids = data.get("s_ids") if isinstance(data.get("s_ids"), list) else [data.get("s_id")]
+    listed = data.get("s_ids")
+    sub_ids: list[Any] = listed if isinstance(listed, list) else [data.get("s_id")]
     occurred = next((from_epoch(data[f]) for f in _TIME_FIELDS if data.get(f)), None)
     return PushMessage(
         platform=NAME,

@@ -98,7 +98,13 @@ class KuaishouShopClient(PlatformApiClient):
         orders = data.get("orderList") or []
         ids = [i for i in (as_id((o.get("orderBaseInfo") or {}).get("oid")) for o in orders) if i]
         next_cursor = str(data.get("cursor") or "")
-        return Page(ids=ids, next_cursor=None if next_cursor in ("", END_CURSOR) else next_cursor)
+        updated: dict[str, float] = {}
+        for order in orders:
+            base = order.get("orderBaseInfo") or {}
+            oid = as_id(base.get("oid"))
+            if oid and isinstance(base.get("updateTime"), int) and base["updateTime"] > 0:
+                updated[oid] = base["updateTime"] / 1000
+        return Page(ids=ids, next_cursor=None if next_cursor in ("", END_CURSOR) else next_cursor, updated=updated)
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -129,7 +129,8 @@ def paid_events(detail: Mapping[str, Any], context: MappingContext) -> list[dict
 
 def refund_events(detail: Mapping[str, Any], context: MappingContext,
                   order_detail: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    aftersale = detail.get("after_sale_order") if isinstance(detail.get("after_sale_order"), Mapping) else detail
+    inner = detail.get("after_sale_order")
+    aftersale: Mapping[str, Any] = inner if isinstance(inner, Mapping) else detail
     if str(aftersale.get("status") or "") not in REFUNDED_STATUSES:
         return []
     refund_id = as_id(aftersale.get("after_sale_order_id"))

@@ -24,10 +24,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from connectors._events import CST, as_id
+from connectors._events import CST, as_id, from_cst_text
 from connectors._http import PlatformApiClient
 from connectors.base import (
     AccessToken,
+    MappingError,
     Page,
     PlatformRateLimited,
     PlatformRefused,
@@ -70,10 +71,20 @@ class YouzanClient(PlatformApiClient):
             "page_no": page, "page_size": self.page_size,
         })
         trades = data.get("full_order_info_list") or []
-        ids = [i for i in (as_id(((t.get("full_order_info") or {}).get("order_info") or {}).get("tid"))
-                           for t in trades) if i]
+        infos = [((t.get("full_order_info") or {}).get("order_info") or {}) for t in trades]
+        ids = [i for i in (as_id(info.get("tid")) for info in infos) if i]
+        updated: dict[str, float] = {}
+        for info in infos:
+            try:
+                moment = from_cst_text(info.get("update_time"))
+            except MappingError:
+                moment = None
+            tid = as_id(info.get("tid"))
+            if tid and moment is not None:
+                updated[tid] = moment.timestamp()
         total = int(data.get("total_results") or 0)
-        return Page(ids=ids, next_cursor=str(page + 1) if page * self.page_size < total else None)
+        return Page(ids=ids, next_cursor=str(page + 1) if page * self.page_size < total else None,
+                    updated=updated)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -117,7 +128,8 @@ def _data_or_raise(payload: dict[str, Any]) -> dict[str, Any]:
         data = payload.get("data")
         return data if isinstance(data, dict) else {}
     else:
-        error = payload.get("error_response") if isinstance(payload.get("error_response"), dict) else payload
+        inner = payload.get("error_response")
+        error: dict[str, Any] = inner if isinstance(inner, dict) else payload
         code, text = error.get("code"), str(error.get("message") or error.get("msg") or "")
     try:
         number = int(code)  # type: ignore[arg-type]

@@ -120,7 +120,7 @@ def refund_events(detail: Mapping[str, Any], context: MappingContext,
             raise MappingError(f"有赞退款单 {refund_id} 缺少时间")
         total = yuan_to_fen(refund.get("refund_fee"), "有赞退款金额")
         shares = split_fen(total, [lines[o].paid_fen for o in oids]) if len(oids) > 1 else [total]
-        for oid, share in zip(oids, shares, strict=False):
+        for oid, share in zip(oids, shares, strict=True):
             line = lines[oid]
             refunded = capped(share, line)
             event = refund_event(PLATFORM, PREFIX, context, line, refund_id=refund_id,

@@ -10,6 +10,7 @@ import orjson
 import pytest
 import requests
 
+from analytics import ingestion
 from configstore import registry
 from configstore.participants_import import import_participants
 from configstore.sources import create_source
@@ -130,6 +131,8 @@ def test_sources_speak_only_for_themselves_and_refunds_follow_their_order(stack)
     assert applied == [("H001", "E1")]  # the order's host, not the H002 the refund named
     pending = _query(stack, "SELECT event_id FROM {db}.pending_refunds FINAL WHERE applied = 0")
     assert pending == [(ghost["event_id"],)]
+    held = ingestion.held_refunds(stack.store)  # what organizers see (console 待处理事件, GET /v1/admin/ingestion)
+    assert [(h["source"], h["order_id"], h["amount_fen"]) for h in held] == [("shop-b", "never-existed", 100_000_000)]
     both = _query(stack, "SELECT source, host, amount_fen FROM {db}.sales_events FINAL "
                          "WHERE event_id = 'douyin-9000001-paid' ORDER BY source")
     assert sorted(both) == sorted([("shop-b", "H002", 1), (stack.source, "H001", 99_999_900)])
@@ -152,6 +155,9 @@ def test_the_same_id_with_other_content_is_kept_aside_not_counted(stack):
     assert sorted((orjson.loads(i)["amount_fen"], orjson.loads(i)["host"]) for _, i in kept) == [
         (1_000, "H002"), (999_999, "H001")]
     assert stack.writer().stats.conflicts == 2 and stack.writer().stats.duplicates == 1
+    shown = sorted(ingestion.conflicts(stack.store), key=lambda c: c["changed_fields"])
+    assert [(c["event_id"], c["changed_fields"]) for c in shown] == [("dup-1", ["amount_fen"]), ("dup-1", ["host"])]
+    assert ingestion.counts(stack.store) == {"held_refunds": 0, "conflicts": 2}
 
 
 def test_the_freeze_holds_on_every_public_path(stack):

@@ -1,6 +1,7 @@
 """Issue 11: a writer that dies is restarted and /healthz says so meanwhile; a writer that stalls past
 its poll interval and loses its partitions to another writer stores nothing twice (real Kafka and
-ClickHouse, the interleaving forced)."""
+ClickHouse, the interleaving forced); every background worker of `liveboard run` reports, and the errors
+they wait out are shown."""
 from __future__ import annotations
 
 import threading
@@ -11,8 +12,9 @@ import requests
 
 from consumers.sales_writer import SalesWriter
 from liveboard.supervisor import Component, Supervisor
-from liveboard.wiring import build_writer
+from liveboard.wiring import BackgroundWorkers, build_writer
 from tests.e2e.conftest import build_stack
+from tests.e2e.organizer.conftest import make_org
 from tests.support import order_event
 
 pytestmark = pytest.mark.e2e
@@ -125,4 +127,50 @@ def test_a_stalled_writer_that_lost_its_partitions_stores_nothing_twice(tmp_path
         a.close()
         b.close()
     finally:
+        stack.close()
+
+
+def test_liveboard_run_reports_every_background_worker_and_the_errors_they_wait_out(tmp_path, request):
+    """The writer, the scheduler and the connector worker of `liveboard run` each report; an error
+    a worker handles itself (here the connector worker's raw topic failing once) is not a crash, but
+    it is shown with its time in /healthz and on the console's overview, never only in a log."""
+    stack = build_stack("embedded", tmp_path, request, heartbeat_seconds=0.2)
+    runtime = stack.app.extensions["liveboard"]
+    workers = BackgroundWorkers(runtime).start()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            status, body = _healthz(stack)
+            states = {name: c["status"] for name, c in body["components"].items()}
+            if states == {"writer": "running", "scheduler": "running", "connector": "running"}:
+                break
+            assert time.monotonic() < deadline, body
+            time.sleep(0.1)
+        assert status == 200
+
+        worker = workers.connector_worker
+        assert worker is not None
+        step, failed = worker._step, threading.Event()
+
+        def fails_once(*args, **kwargs):
+            if not failed.is_set():
+                failed.set()
+                raise RuntimeError("injected: the raw topic is unreachable")
+            return step(*args, **kwargs)
+
+        worker._step = fails_once  # type: ignore[method-assign]
+        assert failed.wait(30)
+        deadline = time.monotonic() + 30
+        while not _healthz(stack)[1]["components"]["connector"]["last_error"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        connector = _healthz(stack)[1]["components"]["connector"]
+        assert (connector["status"], connector["restarts"], connector["last_error"]) == (
+            "running", 0, "RuntimeError: injected: the raw topic is unreachable")
+        assert connector["last_error_at"] is not None
+
+        page = make_org(stack).console("viewer-user").get(f"{stack.base_url}/console/", timeout=30).text
+        assert "平台对接" in page and "injected: the raw topic is unreachable" in page
+    finally:
+        workers.shutdown()
         stack.close()

@@ -26,6 +26,7 @@ from configstore import accounts, places
 from configstore.accounts import ROLES
 from configstore.db import Base, transaction
 from configstore.models import Enterprise
+from connectors import service as connector_service
 from scheduler.ranking_job import publish_all
 from services import awards as award_compute
 from tests.e2e.conftest import Stack, build_stack
@@ -36,6 +37,8 @@ from tests.support import order_event
 from wechat.binding import issue_bind_code
 
 SLUG = "sec-2026"
+# a platform connection (its console pages take <connection>); nothing listens at its API address
+CONNECTION_CREDENTIALS = {"app_key": "7000000000000000777", "app_secret": "sec-douyin-app-secret-7f3a9c"}
 ENTERPRISE = ("E777", "湘西保密茶业有限公司")
 RANK = {"viewer": 1, "operator": 2, "admin": 3}
 BELOW = {role: [r for r in ROLES if RANK[r] < RANK[role]] for role in ROLES}
@@ -200,6 +203,10 @@ def build_seeded(tmp_path: Path, chdb: Path, fake: FakeWeChat, request) -> Seede
     winner = next(i["participant_id"] for i in award["items"] if i["included"])
     station = places.add_station(sessions, kind="county_centre", region_code="433101", name="吉首市电商运营中心")
     token_ids = {t["username"].removesuffix("-user"): t["id"] for t in accounts.list_tokens(sessions)}
+    connection = connector_service.create(sessions, stack.runtime.secrets, platform="douyin_shop", name="sec-dy",
+                                          shop_id="4460001", enterprise_id=ENTERPRISE[0], campaigns=[SLUG],
+                                          county="433101", credentials=CONNECTION_CREDENTIALS,
+                                          api_base_url="http://127.0.0.1:9")
 
     alice, bob, stranger = (MiniProgram(stack.base_url) for _ in range(3))
     logins = [mp.login(f"code-{name}.{datetime.now().timestamp()}") for mp, name in
@@ -213,10 +220,11 @@ def build_seeded(tmp_path: Path, chdb: Path, fake: FakeWeChat, request) -> Seede
                    "name": stack.source, "source_name": stack.source, "username": "viewer-user",
                    "token_id": str(token_ids["viewer"]), "station_id": str(station["id"]),
                    "year": read_query()["year"],
-                   "region_code": "433101", "host_id": "H03", "filename": "css/base.css"}
+                   "region_code": "433101", "host_id": "H03", "filename": "css/base.css",
+                   "connection": connection.name}
     secrets = [stack.secret, stack.secret.removeprefix("whsec_"), PASSWORD, DEFAULT_SECRET, pepper,
                *org.tokens.values(), alice.token, bob.token, stranger.token,
-               *(c["session_key"] for c in fake.codes_issued)]
+               *(c["session_key"] for c in fake.codes_issued), CONNECTION_CREDENTIALS["app_secret"]]
     return Seeded(org, fake, path_values, token_ids, alice, bob, stranger, logins[1]["user"]["id"], secrets)
 
 

@@ -27,8 +27,10 @@ import redis
 
 from backend import auth
 from backend.app import create_app
+from backend.connector_push import EXTENSION_KEY
 from configstore import accounts
 from configstore.sources import create_source
+from connectors.service import UNKNOWN_CACHED
 from operations.migrations import migrate_all
 from services.runtime import Runtime
 from tests.security.fuzz_embedded import embedded_settings
@@ -151,6 +153,35 @@ def test_ten_thousand_made_up_source_names_grow_nothing(app):
     # the real source keeps its own bucket: made-up names do not use it up
     response = client.post("/v1/webhooks/real-shop", data=b"{}", headers={"content-type": "application/json"})
     assert (response.status_code, response.get_json()["error"]["code"]) == (401, "missing_signature")
+
+
+def test_made_up_connection_names_grow_nothing_and_share_one_bucket(app):
+    client = app.test_client()
+    rng = random.Random(20261201)
+
+    def flood(count: int, length: int, alphabet: str = NAME_ALPHABET) -> dict[tuple[int, str], int]:
+        outcomes: dict[tuple[int, str], int] = {}
+        for _ in range(count):
+            name = "".join(rng.choice(alphabet) for _ in range(length))
+            response = client.post(f"/v1/connectors/{name}/push", data=b"{}",
+                                   headers={"content-type": "application/json"})
+            key = (response.status_code, response.get_json()["error"]["code"])
+            outcomes[key] = outcomes.get(key, 0) + 1
+        return outcomes
+
+    # names that cannot be a connection: refused before any look-up or counter
+    assert flood(500, 4_000) == {(404, "unknown_connection"): 500}
+    assert flood(500, 8, string.ascii_uppercase) == {(404, "unknown_connection"): 500}
+    assert _counter_keys(app) == []
+    assert EXTENSION_KEY not in app.extensions or app.extensions[EXTENSION_KEY].directory.sizes() == (0, 0)
+
+    # names that could be connections: one bucket for this client, a capped negative cache
+    limit = int(auth.UNKNOWN_SOURCE_LIMIT.split()[0])
+    outcomes = flood(1_500, 64)
+    assert outcomes == {(404, "unknown_connection"): limit, (429, "rate_limited"): 1_500 - limit}
+    rows = _counter_keys(app)
+    assert len(rows) == 1 and "push-unknown" in rows[0]
+    assert app.extensions[EXTENSION_KEY].directory.sizes() == (UNKNOWN_CACHED, UNKNOWN_CACHED)
 
 
 def _direct(remote: str) -> dict:

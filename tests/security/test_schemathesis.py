@@ -158,7 +158,8 @@ def test_document_is_valid_and_covers_every_json_route(api):
     documented = {(method.upper(), path) for path, items in document["paths"].items() for method in items}
     served = set()
     for rule in api.app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("console", "awards_console", "pages", "static", "api_docs"):
+        if rule.endpoint.split(".")[0] in ("console", "awards_console", "connectors_console", "pages", "static",
+                                           "api_docs"):
             continue  # HTML pages and the document itself
         if rule.endpoint == "health.metrics":
             continue  # Prometheus text format, not JSON

@@ -121,7 +121,7 @@ def test_organizer_first_hour_in_chromium(org_both, browser, tmp_path):
     assert browser.find_element(By.ID, "h-unattributed").text == "10,400.00"
     browser.get(f"{base}/console/unattributed")
     table = browser.find_element(By.ID, "unattributed").text
-    assert "dy-017" in table and "主播未登记；企业未登记" in table and "企业未登记" in table
+    assert "dy-017" in table and "达人未登记；企业未登记" in table and "企业未登记" in table
     # the audit log speaks Chinese: object names, not table names; changed fields, not JSON
     browser.get(f"{base}/console/audit?target_type=webhook_secrets")
     audit_text = browser.find_element(By.ID, "audit").text

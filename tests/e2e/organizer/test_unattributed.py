@@ -59,7 +59,7 @@ def test_unattributed_events_are_listed_with_reasons_and_reattributed(org_both):
         ("ua-draft", "dy-h1", "E1", ["campaign_not_active"], 400, 1),
         ("ua-live", "dy-h1", "E1", ["outside_campaign_days"], 90, 1),
     ]
-    assert listing["groups"][0]["reasons_zh"] == ["主播未登记"]
+    assert listing["groups"][0]["reasons_zh"] == ["达人未登记"]
     assert listing["totals"] == {"groups": 4, "net_gmv_fen": 6190, "order_count": 5}
     assert [g["campaign"] for g in org.api("GET", "/unattributed", role="viewer",
                                            params={"campaign": "ua-draft"}).json()["groups"]] == ["ua-draft"]

@@ -61,8 +61,24 @@ class AnalyticsStore(Protocol):
     def close(self) -> None: ...
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", "\0": "\\0"})
+
+
+def _tuples_literal(value: tuple) -> str | None:
+    """A tuple of tuples of strings (a look-up's key list) in one pass; None when it is not one."""
+    try:
+        return "(" + ", ".join(["(" + ", ".join(["'" + part.translate(_ESCAPES) + "'" for part in key]) + ")"
+                                for key in value]) + ")"
+    except (AttributeError, TypeError):
+        return None
+
+
 def escape_literal(value: Any) -> str:
-    """A ClickHouse SQL literal for chDB (the server path uses the driver's own escaping)."""
+    """A ClickHouse SQL literal (both stores bind parameters with it)."""
+    if type(value) is tuple and value and type(value[0]) is tuple:
+        fast = _tuples_literal(value)
+        if fast is not None:
+            return fast
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -74,8 +90,7 @@ def escape_literal(value: Any) -> str:
     if isinstance(value, date):
         return f"'{value.isoformat()}'"
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\0", "\\0")
-        return f"'{escaped}'"
+        return "'" + value.translate(_ESCAPES) + "'"
     if isinstance(value, (list, tuple)):
         inner = ", ".join(escape_literal(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.auth import init_auth
@@ -49,18 +50,39 @@ PRIVATE_PREFIXES = ("/console", "/v1/admin", "/v1/mp/")
 HSTS = "max-age=31536000; includeSubDomains"
 # The request lines of werkzeug (`liveboard run`) and gunicorn's access log carry query strings: a
 # credential a client put there (access_token=…, secret=…) is logged as ***.
-REQUEST_LOGGERS = ("werkzeug", "gunicorn.access")
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "liveboard.access")  # the last: waitress (backend/wsgi_server.py)
 _REQUEST_LOG_REDACTION = RedactQueryFilter()
+
+
+SECURITY_HEADERS = (("Content-Security-Policy", CONTENT_SECURITY_POLICY), ("X-Content-Type-Options", "nosniff"),
+                    ("X-Frame-Options", "DENY"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+                    ("Cross-Origin-Opener-Policy", "same-origin"))
+
+
+class LazySessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without their per-request cost where there is no session: a
+    request without the session cookie (every webhook, every public read) gets an empty session
+    without building a signer, and the signer is built once per app, not once per request."""
+
+    def get_signing_serializer(self, app: Flask):
+        serializer = app.extensions.get("liveboard.session_serializer")
+        if serializer is None:
+            serializer = app.extensions["liveboard.session_serializer"] = super().get_signing_serializer(app)
+        return serializer
+
+    def open_session(self, app: Flask, request):
+        if self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _security_headers(response):
     """On every response, errors included (error handlers' responses pass through here too)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    present = {name.lower() for name in headers.keys()}
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     if request.path.startswith(PRIVATE_PREFIXES):
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
@@ -72,6 +94,7 @@ def _security_headers(response):
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     app = Flask(__name__)
+    app.session_interface = LazySessionInterface()
     runtime = runtime or Runtime.build(settings)
     if settings.proxy_hops:  # the client address rate limits count by: from the trusted proxies' header
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]

@@ -11,12 +11,16 @@
   IP, per (user name, client IP), and per user name much higher; a successful login gives its
   count back. So concurrent guesses cannot pass the limit, and one client's flood does not lock
   the user out from anywhere else (only the user-wide limit, far above, is shared).
-- Webhooks: Flask-Limiter, per active source and client IP (LIVEBOARD_WEBHOOK_RATE_LIMIT), and one
-  bucket per client IP for every other possible source name (UNKNOWN_SOURCE_LIMIT); names that
-  cannot be a source are refused by the view before any counter exists. A 429 is a JSON error
-  with Retry-After, and nothing of a refused request reaches the event log.
-Counters live in the config store by default (configstore/ratelimit.py), so every process counts
-against the same limit.
+- Webhooks: per active source and client IP (LIVEBOARD_WEBHOOK_RATE_LIMIT), and one bucket per
+  client IP for every other possible source name (UNKNOWN_SOURCE_LIMIT); names that cannot be a
+  source are refused by the view before any counter exists. The view counts inline
+  (`webhook_limit`), one storage hit and nothing else per request. A 429 is a JSON error with
+  Retry-After, and nothing of a refused request reaches the event log.
+- Platform pushes (/v1/connectors/<name>/push): the same limit and counters, per active connection
+  and client IP, one bucket per client IP for every other possible connection name.
+Counters live where Settings.rate_limit_storage() says (backend/ratelimits.py): in process on the
+embedded default, Redis at scale-out, the config store as the fallback; every process of a
+deployment counts against the same limit.
 """
 from __future__ import annotations
 
@@ -25,33 +29,24 @@ import logging
 import secrets
 from datetime import timedelta
 
-from flask import Flask, g, make_response, redirect, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_remote_address
+from flask import Flask, current_app, g, make_response, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItem
-from limits import parse as parse_limit
 from werkzeug.exceptions import TooManyRequests
 
-from backend.errors import error_response
-from configstore import (
-    accounts,
-    ratelimit,  # registers the liveboard+configstore:// storage
-)
+from backend.ratelimits import RateLimits
+from configstore import accounts
 from configstore.accounts import UserInfo
 from configstore.audit import acting_as
 from configstore.errors import ConfigError
-from configstore.sources import valid_name as valid_source_name
 from services.errors import ApiError
 from services.runtime import current_runtime
 
 log = logging.getLogger(__name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# The storage comes from Settings.ratelimit_storage_uri at init_app (config store by default).
-limiter = Limiter(key_func=get_remote_address)
+LIMITS_KEY = "liveboard.ratelimits"
 
 # The only endpoints a county user (accounts.UserInfo.counties) may call: each filters by, or checks,
 # the county of what it touches (services.scope). Every other organizer route is for prefecture users
@@ -118,71 +113,39 @@ def init_auth(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         WTF_CSRF_CHECK_DEFAULT=False,  # the console turns it on for itself (see console.py)
         WTF_CSRF_TIME_LIMIT=8 * 3600,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        # the config-store storage counts in the store (and by the clock) of the app serving the request
-        RATELIMIT_STORAGE_OPTIONS=({"context": _runtime_context}
-                                   if settings.ratelimit_storage_uri.startswith(ratelimit.SCHEME) else {}),
-        # Off: Flask-Limiter would overwrite the Retry-After of other answers (the webhook's 503);
-        # a 429 gets its own below.
-        RATELIMIT_HEADERS_ENABLED=False,
-        # A counter store that is down must not turn sales away: limits lapse, requests pass.
-        RATELIMIT_SWALLOW_ERRORS=True,
-        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
+    runtime = app.extensions["liveboard"]
+    # the config-store storage counts in the store (and by the clock) of the app serving the request
+    app.extensions[LIMITS_KEY] = RateLimits(settings.rate_limit_storage(), clock=runtime.clock,
+                                            context=_runtime_context)
     login_manager.login_view = "console.login"
     login_manager.login_message = "请先登录"
     login_manager.session_protection = "strong"
     login_manager.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
-    _limit_webhooks()
-    app.register_error_handler(RateLimitExceeded, _rate_limited)
 
 
-def _rate_limited(_exc: RateLimitExceeded):
-    """429 as a JSON error, with Retry-After: the seconds until the window that was hit resets."""
-    current = limiter.current_limit
-    seconds = int(current.reset_at - current_runtime().clock.time()) if current is not None else 60
-    return error_response(429, "rate_limited", "请求过于频繁，请稍后再试", headers={"Retry-After": str(max(1, seconds))})
+def current_limits() -> RateLimits:
+    """The rate-limit counters of the app serving this request."""
+    return current_app.extensions[LIMITS_KEY]
 
 
-def _webhook_limit() -> str:
-    return current_runtime().settings.webhook_rate_limit
+def _client() -> str:
+    return request.remote_addr or "127.0.0.1"
 
 
-def _webhook_source() -> str | None:
-    """The active source this webhook request names (None for any other name); once per request."""
-    if "webhook_source" not in g:
-        name = (request.view_args or {}).get("source_name")
-        g.webhook_source = name if name and current_runtime().sources.get(name) is not None else None
-    return g.webhook_source
-
-
-def _webhook_exempt() -> bool:
-    if not valid_source_name((request.view_args or {}).get("source_name")):
-        return True  # the view refuses it before anything is counted or cached
-    return _webhook_source() is not None and not _webhook_limit()
-
-
-def _webhook_limit_value() -> str:
-    return (_webhook_limit() or "1 per second") if _webhook_source() is not None else UNKNOWN_SOURCE_LIMIT
-
-
-def _webhook_key() -> str:
-    """Keys only unauthenticated callers cannot multiply: a known source's name, and the client."""
-    source = _webhook_source()
-    return f"webhook:{source}:{get_remote_address()}" if source else f"webhook-unknown:{get_remote_address()}"
-
-
-def _limit_webhooks() -> None:
-    """The limiter is one per process (as the decorators need), so this registers once, and the
-    limit itself is read from the serving app's settings per request."""
-    from backend.webhooks import bp as webhooks
-
-    if getattr(webhooks, "_liveboard_rate_limited", False):
+def webhook_limit(source_name: str, active: bool, limit: str, *, kind: str = "webhook") -> None:
+    """Count this webhook request (the view calls it once it knows whether `source_name` is an active
+    source; names that cannot be a source never get here). Keys only unauthenticated callers cannot
+    multiply: a known source's name and the client, or the client alone for every other name.
+    `limit` "" switches the per-source limit off. Over the limit: ApiError 429 with Retry-After.
+    `kind` keeps other pushes' buckets apart (platform pushes: "push", per connection)."""
+    if active and not limit:
         return
-    limiter.limit(_webhook_limit_value, key_func=_webhook_key, exempt_when=_webhook_exempt)(webhooks)
-    setattr(webhooks, "_liveboard_rate_limited", True)  # noqa: B010 (a mark on someone else's object)
+    key = (kind, source_name, _client()) if active else (f"{kind}-unknown", _client())
+    allowed, retry_after = current_limits().hit(limit if active else UNKNOWN_SOURCE_LIMIT, *key)
+    if not allowed:
+        raise ApiError(429, "rate_limited", "请求过于频繁，请稍后再试", headers={"Retry-After": str(retry_after)})
 
 
 def log_in(info: UserInfo) -> None:
@@ -206,11 +169,11 @@ def _login_name() -> str:
     return name if accounts.USERNAME.fullmatch(name) else "-"
 
 
-def _login_counters() -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-    client, user = get_remote_address(), _login_name()
-    return [(parse_limit(LOGIN_LIMIT_PER_CLIENT), ("login-client", client)),
-            (parse_limit(LOGIN_LIMIT_PER_USER_CLIENT), ("login-user-client", user, client)),
-            (parse_limit(LOGIN_LIMIT_PER_USER), ("login-user", user))]
+def _login_counters(limits: RateLimits) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    client, user = _client(), _login_name()
+    return [(limits.item(LOGIN_LIMIT_PER_CLIENT), ("login-client", client)),
+            (limits.item(LOGIN_LIMIT_PER_USER_CLIENT), ("login-user-client", user, client)),
+            (limits.item(LOGIN_LIMIT_PER_USER), ("login-user", user))]
 
 
 def _count_login_attempt() -> list[tuple[RateLimitItem, tuple[str, ...]]]:
@@ -218,13 +181,13 @@ def _count_login_attempt() -> list[tuple[RateLimitItem, tuple[str, ...]]]:
     refused attempt never reaches the user-wide counter); a refusal is a 429. Returns what was
     counted. A counter store that cannot be reached lets the attempt through (as Flask-Limiter does)."""
     counted = []
+    limits = current_limits()
     try:
-        strategy = limiter.limiter
-        for item, identifiers in _login_counters():
-            allowed = strategy.hit(item, *identifiers)
+        for item, identifiers in _login_counters(limits):
+            allowed = limits.strategy.hit(item, *identifiers)
             counted.append((item, identifiers))
             if not allowed:
-                reset_at = strategy.get_window_stats(item, *identifiers).reset_time
+                reset_at = limits.strategy.get_window_stats(item, *identifiers).reset_time
                 raise TooManyRequests(retry_after=max(1, int(reset_at - current_runtime().clock.time())))
     except TooManyRequests:
         raise
@@ -235,7 +198,7 @@ def _count_login_attempt() -> list[tuple[RateLimitItem, tuple[str, ...]]]:
 
 def _give_back(counted: list[tuple[RateLimitItem, tuple[str, ...]]]) -> None:
     try:
-        storage = limiter.limiter.storage
+        storage = current_limits().storage
         for item, identifiers in counted:
             storage.incr(item.key_for(*identifiers), item.get_expiry(), amount=-1)
     except Exception:

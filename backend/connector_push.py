@@ -1,6 +1,10 @@
 """POST /v1/connectors/<name>/push (GET too, for 微信小店's URL check): a platform's own push in,
 verified exactly as the platform signs or encrypts it, onto the connector raw topic.
 
+* A name that cannot be a connection -> 404 before any look-up or counter; then the rate limit, as
+  for webhooks (LIVEBOARD_WEBHOOK_RATE_LIMIT per active connection and client IP, one bucket per
+  client IP for every other name; backend/auth.py) -> 429 with Retry-After, and the platform
+  retries later.
 * Unknown or disabled connection -> 404; body over 1 MiB -> 413; a GET to a platform that does not
   check its URL with one (all but 微信小店) -> 200 with a note that the address is reachable.
 * ``verify_push`` decides authenticity (connectors/<platform>/push.py): a bad signature, a body
@@ -24,8 +28,9 @@ from collections import OrderedDict
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, fields
 
+from backend.auth import webhook_limit
 from backend.errors import error_response
-from configstore.connections import note_push
+from configstore.connections import CONNECTION_NAME, note_push
 from connectors import raw
 from connectors.base import PushRejected
 from connectors.service import ConnectionDirectory
@@ -38,7 +43,7 @@ bp = Blueprint("connector_push", __name__)
 # push_rejected carries the status verify_push chose (connectors/<platform>/push.py).
 ERRORS: dict[int, tuple[str, ...]] = {
     400: ("push_rejected",), 401: ("push_rejected",), 403: ("push_rejected",), 404: ("unknown_connection",),
-    405: ("push_rejected",), 413: ("payload_too_large",), 500: ("push_rejected",),
+    405: ("push_rejected",), 413: ("payload_too_large",), 429: ("rate_limited",), 500: ("push_rejected",),
     503: ("event_log_unavailable",),
 }
 
@@ -105,7 +110,10 @@ def push(connection: str):
     runtime = current_runtime()
     state = _state(runtime)
     name = connection
+    if not CONNECTION_NAME.fullmatch(name):  # before any look-up: no cache entry, no counter
+        return error_response(404, "unknown_connection", "未知或已停用的平台连接")
     opened = state.directory.active(name)
+    webhook_limit(name, opened is not None, runtime.settings.webhook_rate_limit, kind="push")  # 429 first
     if opened is None:
         return error_response(404, "unknown_connection", "未知或已停用的平台连接")
     if request.method == "GET" and opened.info.platform != "wechat_shop":

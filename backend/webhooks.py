@@ -23,11 +23,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
+from backend.auth import webhook_limit
 from configstore.sources import ActiveSource, valid_name
 from eventlog.base import EventLogUnavailable, Record
-from schemas.envelope import partition_key, wrap
+from schemas.envelope import head as envelope_head
+from schemas.envelope import partition_key, wrap_raw
 from schemas.events import FieldError, Invalid, validate_event
 from services.errors import ApiError
 from services.runtime import current_runtime
@@ -86,9 +88,25 @@ def _replay_key(source: str, msg_id: str) -> bytes:
     return hashlib.sha256(f"{source}\0{msg_id}".encode()).digest()
 
 
-def _record(item: Any, *, source: ActiveSource, received_at: datetime,
-            webhook_id: str) -> tuple[Record | None, list[dict]]:
-    """The log record for one item; or None and the item's field errors (Chinese messages)."""
+_MAX_DEPTH_BRACKETS = 254  # orjson writes at most 254 levels of nesting (it reads 1024)
+
+
+def _too_deep(event_json: bytes) -> bool:
+    """Nested past what orjson can write again (the writer re-encodes raw events to compare them).
+    Counting brackets bounds the depth from above at C speed; only a body with that many is re-encoded."""
+    if event_json.count(b"[") + event_json.count(b"{") < _MAX_DEPTH_BRACKETS:
+        return False
+    try:
+        orjson.dumps(orjson.loads(event_json))
+    except orjson.JSONEncodeError:
+        return True
+    return False
+
+
+def _record(item: Any, raw: bytes | None, *, source: ActiveSource, received_at: datetime,
+            head: bytes) -> tuple[Record | None, list[dict]]:
+    """The log record for one item (`raw`: its JSON bytes as they arrived, when it arrived alone); or
+    None and the item's field errors (Chinese messages). One compiled validation per event."""
     checked = validate_event(item, now=received_at)
     if isinstance(checked, Invalid):
         return None, [e.as_dict() for e in checked.errors]
@@ -96,21 +114,29 @@ def _record(item: Any, *, source: ActiveSource, received_at: datetime,
     if refused is not None:  # this source may not speak for that platform, campaign or enterprise
         return None, [FieldError(refused[0], "out_of_scope", refused[1]).as_dict()]
     try:
-        value = wrap(item, source=source.name, received_at=received_at, webhook_id=webhook_id)
+        event_json = raw if raw is not None else orjson.dumps(item)
     except orjson.JSONEncodeError:  # orjson reads 1024 levels of nesting (an extra field) but writes only 254
+        event_json = None
+    if event_json is None or (raw is not None and _too_deep(raw)):
         return None, [FieldError("$", "too_deep", "嵌套层级过深").as_dict()]
-    return Record(key=partition_key(item, source.name), value=value), []
+    return Record(key=partition_key(item, source.name), value=wrap_raw(head, event_json)), []
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return current_app.response_class(orjson.dumps(body), status=status, mimetype="application/json")
 
 
 @bp.post("/v1/webhooks/<source_name>")
 def receive(source_name: str):
     runtime = current_runtime()
-    runtime.metrics.incr("webhook_requests")
+    metrics = runtime.metrics
+    metrics.incr("webhook_requests")
     if not valid_name(source_name):  # before any lookup: no cache entry, no counter row
         raise unknown_source()
     settings = runtime.settings
 
     source = runtime.sources.get(source_name)
+    webhook_limit(source_name, source is not None, settings.webhook_rate_limit)  # 429 first, as a bucket
     if source is None:
         raise unknown_source()
     if request.content_length is not None and request.content_length > settings.webhook_max_body_bytes:
@@ -118,8 +144,9 @@ def receive(source_name: str):
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "仅接受 Content-Type: application/json")
 
-    headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("webhook-")}
-    msg_id, timestamp, signatures = (headers.get(f"webhook-{name}") for name in ("id", "timestamp", "signature"))
+    headers = request.headers
+    msg_id, timestamp, signatures = (headers.get("webhook-id"), headers.get("webhook-timestamp"),
+                                     headers.get("webhook-signature"))
     if not (msg_id and timestamp and signatures):
         raise ApiError(401, "missing_signature", "缺少 webhook-id、webhook-timestamp 或 webhook-signature 请求头")
     sent_at = _check_timestamp(timestamp, runtime.clock.time())
@@ -132,7 +159,7 @@ def receive(source_name: str):
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_encoding", "请求体不是有效的 UTF-8 编码") from None
     if not signature_matches(source.keys, msg_id, timestamp, body, signatures):
-        runtime.metrics.incr("webhook_bad_signature")
+        metrics.incr("webhook_bad_signature")
         raise ApiError(401, "invalid_signature", "签名无效")
 
     try:
@@ -148,11 +175,13 @@ def receive(source_name: str):
         raise ApiError(413, "batch_too_large", f"一个批次最多 {settings.webhook_max_batch} 个事件")
 
     received_at = runtime.clock.now()
+    # one envelope head for every event of the request; a lone event is wrapped as the bytes it came in
+    head = envelope_head(source=source.name, received_at=received_at, webhook_id=msg_id, validated=True)
     results: list[dict[str, Any]] = []
     records: list[Record] = []
     accepted_ids: list[str] = []
     for index, item in enumerate(items):
-        record, errors = _record(item, source=source, received_at=received_at, webhook_id=msg_id)
+        record, errors = _record(item, None if is_batch else body, source=source, received_at=received_at, head=head)
         if record is None:
             event_id = item.get("event_id") if isinstance(item, dict) else None
             event_id = event_id if isinstance(event_id, str) else None
@@ -164,7 +193,7 @@ def receive(source_name: str):
 
     rejected = len(items) - len(records)
     if not records:
-        runtime.metrics.incr("events_rejected", rejected)
+        metrics.incr("events_rejected", rejected)
         if is_batch:
             raise ApiError(400, "invalid_batch", "批次中没有有效事件", details=results)
         raise ApiError(400, "invalid_event", "事件字段无效", details=results[0]["errors"])
@@ -172,19 +201,19 @@ def receive(source_name: str):
     replay_key, body_digest = _replay_key(source.name, msg_id), hashlib.sha256(body).digest()
     replayed = runtime.webhook_replays.get(replay_key, runtime.clock.time()) == body_digest
     if replayed:
-        runtime.metrics.incr("webhook_replayed")
+        metrics.incr("webhook_replayed")
     else:
         try:
             runtime.event_log.append(runtime.event_log.sales_topic, records)
         except EventLogUnavailable:
-            runtime.metrics.incr("webhook_unavailable")
+            metrics.incr("webhook_unavailable")
             current_app.logger.warning("event log unavailable; answering 503", exc_info=True)
             raise ApiError(503, "event_log_unavailable", "事件日志暂不可用，请稍后重试",
                            headers={"Retry-After": "5"}) from None
         # remembered until the timestamp check would refuse this request anyway
         runtime.webhook_replays.put(replay_key, body_digest, sent_at + TOLERANCE_S)
-        runtime.metrics.incr("events_rejected", rejected)
-        runtime.metrics.incr("events_accepted", len(records))
+        metrics.incr("events_rejected", rejected)
+        metrics.incr("events_accepted", len(records))
 
     if is_batch:
         body_out: dict[str, Any] = {"accepted": len(records), "rejected": rejected, "results": results}
@@ -192,6 +221,4 @@ def receive(source_name: str):
         body_out = {"accepted": len(records), "rejected": 0, "event_ids": accepted_ids}
     if replayed:
         body_out["replayed"] = True
-    response = jsonify(body_out)
-    response.status_code = 202
-    return response
+    return _json(202, body_out)

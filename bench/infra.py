@@ -30,13 +30,16 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @dataclass
 class Services:
-    """The three real services (started here, or handed in by the test suite's fixtures)."""
+    """The real services (started here, or handed in by the test suite's fixtures). Redis holds the
+    API's rate-limit counters at scale-out, as a deployment with Redis does; without it they count
+    in the config store (the fallback)."""
 
     kafka: object
     clickhouse: object
     postgres: object
     owned: bool = False
     base_dir: Path | None = None
+    redis: object | None = None
 
     @classmethod
     def start(cls) -> "Services":
@@ -44,13 +47,14 @@ class Services:
             ClickHouseService,
             KafkaService,
             PostgresService,
+            RedisService,
             make_base_dir,
         )
 
         base = make_base_dir(prefix="liveboard-bench-services-")
         started = []
         try:
-            for service in (KafkaService(base), ClickHouseService(base), PostgresService(base)):
+            for service in (KafkaService(base), ClickHouseService(base), PostgresService(base), RedisService(base)):
                 service.start()
                 started.append(service)
         except BaseException:
@@ -58,12 +62,13 @@ class Services:
                 service.stop()
             shutil.rmtree(base, ignore_errors=True)
             raise
-        return cls(*started, owned=True, base_dir=base)
+        kafka, clickhouse, postgres, redis = started
+        return cls(kafka, clickhouse, postgres, owned=True, base_dir=base, redis=redis)
 
     def close(self) -> None:
         if not self.owned:
             return
-        for service in (self.kafka, self.clickhouse, self.postgres):
+        for service in (self.kafka, self.clickhouse, self.postgres, self.redis):
             try:
                 service.stop()
             except Exception:
@@ -117,7 +122,8 @@ def scale_settings(services: Services, *, suffix: str, tag: str, config_db_url: 
                 dead_letter_topic=f"{name}-dlq", clickhouse_url=services.clickhouse.url_for(name),
                 database_url=config_db_url, consumer_group=f"{name}-writer",
                 # counted on every request (so its cost is in the figures) but never reached
-                webhook_rate_limit="100000000 per minute")
+                webhook_rate_limit="100000000 per minute",
+                redis_url=getattr(services.redis, "url", "") if services.redis is not None else "")
     base.update(overrides)
     return Settings(**base)
 

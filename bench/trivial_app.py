@@ -2,7 +2,8 @@
 
 `python -m bench.trivial_app --port P [--workers 2 --threads 8]` serves them under exactly the
 gunicorn set-up of `liveboard serve` (backend.wsgi_server.serve_gunicorn: same worker class,
-threads, keep-alive), only with this app loaded instead of Liveboard's:
+threads, keep-alive), only with this app loaded instead of Liveboard's; with `--server waitress`
+under the embedded default's server (backend.wsgi_server.EmbeddedServer, as `liveboard run`):
 - POST /v1/webhooks/<source>: reads the body, answers 202 with a small JSON (no signature check,
   no validation, no Kafka): what any webhook endpoint costs at the least on this stack;
 - GET /v1/campaigns/<slug>/boards: a constant JSON, what any read endpoint costs at the least.
@@ -41,12 +42,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
     args = parser.parse_args()
 
     from backend import wsgi_server
     from settings import Settings
 
     app = create_trivial_app()
+    if args.server == "waitress":
+        wsgi_server.EmbeddedServer(app, args.host, args.port).serve_forever()
+        return
     wsgi_server._Gunicorn.load = lambda self: app  # same gunicorn options, another WSGI app
     wsgi_server.serve_gunicorn(Settings(), host=args.host, port=args.port, workers=args.workers,
                                threads=args.threads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -206,11 +207,17 @@ class SourceCache:
         self.unknown_ttl_s = unknown_ttl_s
         self._active: TtlCache[str, ActiveSource] = TtlCache(capacity)
         self._unknown: TtlCache[str, bool] = TtlCache(unknown_capacity)
+        # While one thread reloads an expired source, the others answer from what it was a moment
+        # ago instead of all querying at once (every request thread misses in the same instant).
+        self._previous: TtlCache[str, ActiveSource] = TtlCache(capacity)
+        self._loading: set[str] = set()
+        self._loading_lock = threading.Lock()
 
     def invalidate(self, name: str) -> None:
         """Forget a source after a change made in this process (others see it within ttl_s)."""
         self._active.pop(name)
         self._unknown.pop(name)
+        self._previous.pop(name)
 
     def sizes(self) -> tuple[int, int]:
         """(active sources cached, unknown names cached)."""
@@ -223,14 +230,31 @@ class SourceCache:
         active = self._active.get(name, now)
         if active is not None or self._unknown.get(name, now):
             return active
+        with self._loading_lock:
+            loading = name in self._loading
+            self._loading.add(name)
+        if loading:
+            previous = self._previous.get(name, now)
+            if previous is not None:
+                return previous
+        try:
+            return self._load(name, now)
+        finally:
+            if not loading:
+                with self._loading_lock:
+                    self._loading.discard(name)
+
+    def _load(self, name: str, now: float) -> ActiveSource | None:
         with self.factory() as session:
             source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
             stored = () if source is None or source.revoked_at is not None else \
                 tuple(s.secret for s in source.secrets if s.revoked_at is None)
             scope = scope_of(session, source) if stored and source is not None else ANY_SCOPE
         if not stored:
+            self._previous.pop(name)
             self._unknown.put(name, True, now + self.unknown_ttl_s)
             return None
         active = ActiveSource.of(name, tuple(self.box.open(value) for value in stored), scope)
         self._active.put(name, active, now + self.ttl_s)
+        self._previous.put(name, active, now + 2 * self.ttl_s)
         return active

@@ -142,6 +142,9 @@ def open_connection(secrets: SecretBox, info: ConnectionInfo) -> Connection:
     return Connection(info=info, credentials=open_credentials(secrets, info), connector=get_connector(info.platform))
 
 
+UNKNOWN_CACHED = 1024  # names cached as "no such connection" per process, at most
+
+
 class ConnectionDirectory:
     """Connections by name and id, opened once and cached briefly: a change (new credentials,
     disabling) takes effect within `ttl_s` in every process."""
@@ -150,6 +153,7 @@ class ConnectionDirectory:
                  clock: Clock = SYSTEM_CLOCK) -> None:
         self.sessions, self.secrets, self.ttl_s, self.clock = sessions, secrets, ttl_s, clock
         self._by_name: dict[str, tuple[float, Connection | None]] = {}
+        self._unknown: dict[str, None] = {}  # names cached as unknown, oldest first
         self._by_id: dict[int, Connection] = {}
         self._campaigns: tuple[float, dict[str, CampaignDays]] | None = None
         self._lock = threading.Lock()
@@ -169,7 +173,19 @@ class ConnectionDirectory:
             self._by_name[name] = (now, connection)
             if connection is not None:
                 self._by_id[connection.id] = connection
+            else:
+                self._unknown[name] = None
+                while len(self._unknown) > UNKNOWN_CACHED:  # made-up names: a capped negative cache
+                    oldest = next(iter(self._unknown))
+                    del self._unknown[oldest]
+                    if oldest in self._by_name and self._by_name[oldest][1] is None:
+                        del self._by_name[oldest]
         return connection
+
+    def sizes(self) -> tuple[int, int]:
+        """(names cached, of which unknown)."""
+        with self._lock:
+            return len(self._by_name), sum(1 for _, c in self._by_name.values() if c is None)
 
     def active(self, name: str) -> Connection | None:
         connection = self.get(name)

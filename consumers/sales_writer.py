@@ -17,11 +17,20 @@ neither the raw table nor the pre-aggregates its materialized views feed count i
 inserting, the writer checks it still owns the batch's partitions in the group generation it
 fetched them in (with time left before its poll deadline); a writer that stalled and lost them
 drops the batch, which the new owner stores.
+
+A pipeline (`run`): while one batch goes through the store stages and is committed on a store
+thread, the loop fetches and decodes the next one, so the log's fetch and the decoding overlap the
+store's look-ups and insert. Batches are still stored and committed one at a time, in order; the
+fencing check still comes right before each insert, the commit right after it. The consumer is
+used by both threads only under one lock (`_Guarded`): kafka-python's consumer is not
+thread-safe. A batch abandoned (fenced off, stopped) discards the one fetched behind it: the
+consumer is rewound to the committed offsets, and both come again.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -111,8 +120,38 @@ def _wait(stop: threading.Event, seconds: float) -> bool:
     return stop.wait(seconds)
 
 
+def _not_done(future: Future) -> Callable[[], bool]:
+    return lambda: not future.done()
+
+
 def _no_scope(_source: str) -> SourceScope | None:
     return None
+
+
+class _Guarded:
+    """A log consumer whose every call holds one lock: the writer's loop polls it while its store
+    thread checks ownership, commits, pauses and keeps it alive."""
+
+    def __init__(self, inner: LogConsumer) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return locked
+
+
+@dataclass
+class _Fetched:
+    records: list[Consumed]
+    decoded: stages.Decoded
 
 
 class SalesWriter:
@@ -143,24 +182,53 @@ class SalesWriter:
     @property
     def consumer(self) -> LogConsumer:
         if self._consumer is None:
-            self._consumer = self.event_log.consumer(self.group, self.event_log.sales_topic)
+            self._consumer = _Guarded(self.event_log.consumer(self.group, self.event_log.sales_topic))
         return self._consumer
 
     # -- the loop ---------------------------------------------------------------------------
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, until: Callable[[], bool] | None = None) -> None:
+        """Store batches until `stop` is set (or `until()` holds): fetch and decode the next batch while
+        the store thread stores and commits the current one."""
         log.info("sales writer started (group=%s)", self.group)
+        store_thread = ThreadPoolExecutor(1, thread_name_prefix="writer-store")
         try:
-            while not stop.is_set():
-                self.run_once(stop)
+            ahead: _Fetched | None = None
+            while not stop.is_set() and not (until is not None and until()):
+                batch, ahead = ahead or self._fetch(), None
+                if not batch.records:
+                    self._measure_lag()
+                    continue
+                future: Future[BatchOutcome] = store_thread.submit(self._store_batch, batch, stop)
+                ahead = self._fetch(while_=_not_done(future))  # overlaps the store stages
+                outcome = future.result()
+                if outcome.abandoned:
+                    # Nothing of it was committed. The batch fetched ahead is dropped too, and the consumer
+                    # goes back to the committed offsets once more: the fetch ahead may have polled past them
+                    # after the store thread rewound. Both batches come again, in order.
+                    ahead = None
+                    self.consumer.rewind()
+                self._measure_lag()
         finally:
+            store_thread.shutdown(wait=True)
             self.close()
 
     def run_once(self, stop: threading.Event | None = None) -> BatchOutcome:
-        records = stages.collect(self.consumer, max_rows=self.batch_rows, max_ms=self.batch_ms, clock=self.clock)
-        outcome = self.process(records, stop or threading.Event()) if records else BatchOutcome()
-        if records:
-            self.stats.add(outcome, self.clock.time())
+        """One batch, fetched and stored in sequence (tests and one-off runs)."""
+        outcome = self._store_batch(self._fetch(), stop or threading.Event())
         self._measure_lag()
+        return outcome
+
+    def _fetch(self, while_: Callable[[], bool] | None = None) -> _Fetched:
+        """The next batch, decoded. `while_`: fetching ahead, give up once it is false and nothing came."""
+        records = stages.collect(self.consumer, max_rows=self.batch_rows, max_ms=self.batch_ms, clock=self.clock,
+                                 while_=while_)
+        return _Fetched(records, stages.decode(records))
+
+    def _store_batch(self, batch: _Fetched, stop: threading.Event) -> BatchOutcome:
+        if not batch.records:
+            return BatchOutcome()
+        outcome = self.process(batch.records, stop, decoded=batch.decoded)
+        self.stats.add(outcome, self.clock.time())
         return outcome
 
     def _measure_lag(self) -> None:
@@ -193,10 +261,11 @@ class SalesWriter:
             text += f"，待匹配退款 {delta('pending_refunds')}，冲突 {delta('conflicts')}"
         return text + (f"，积压 {now['lag']} 条" if now.get("lag") is not None else "")
 
-    def process(self, records: list[Consumed], stop: threading.Event) -> BatchOutcome:
+    def process(self, records: list[Consumed], stop: threading.Event,
+                decoded: stages.Decoded | None = None) -> BatchOutcome:
         """Store one batch and commit its offsets. Abandoned (nothing committed, the batch comes back)
         when stopped midway or fenced off."""
-        decoded = stages.decode(records)
+        decoded = decoded if decoded is not None else stages.decode(records)
         rows, repeats, conflicts = stages.drop_repeats(decoded.rows)
         try:
             stored = self._store_group(rows, records, stop)

@@ -23,7 +23,7 @@ import orjson
 
 from analytics.base import AnalyticsStore, StoreRejected
 from analytics.rows import COLUMNS, SalesRow
-from consumers.rows import row_from_envelope
+from consumers.rows import row_from_record
 from domain.clock import Clock
 from domain.scope import SourceScope
 from eventlog.base import Consumed, EventLog, EventLogUnavailable, LogConsumer, Record
@@ -110,15 +110,26 @@ def canonical(raw: str) -> bytes:
 
 # -- collect and decode ---------------------------------------------------------------------------
 
-def collect(consumer: LogConsumer, *, max_rows: int, max_ms: int, clock: Clock) -> list[Consumed]:
-    """A batch: up to `max_rows` records, or what arrived within `max_ms` once something arrived."""
+AHEAD_POLL_MS = 20  # polls while fetching ahead are short: the store thread shares the consumer
+
+
+def collect(consumer: LogConsumer, *, max_rows: int, max_ms: int, clock: Clock,
+            while_: Callable[[], bool] | None = None) -> list[Consumed]:
+    """A batch: up to `max_rows` records, or what arrived within `max_ms` once something arrived.
+    `while_` (fetching ahead of a batch being stored): polls are short, and collecting ends as soon as
+    it is false with nothing collected yet."""
     deadline = clock.monotonic() + max_ms / 1000
     records: list[Consumed] = []
     while len(records) < max_rows:
         remaining_ms = int((deadline - clock.monotonic()) * 1000)
         if remaining_ms <= 0 and records:
             break
-        records.extend(consumer.poll(max_rows - len(records), max(remaining_ms, 50 if not records else 1)))
+        timeout_ms = max(remaining_ms, 50 if not records else 1)
+        if while_ is not None:
+            if not records and not while_():
+                break
+            timeout_ms = min(timeout_ms, AHEAD_POLL_MS)
+        records.extend(consumer.poll(max_rows - len(records), timeout_ms))
         if clock.monotonic() >= deadline:
             break
     return records
@@ -129,8 +140,7 @@ def decode(records: Sequence[Consumed]) -> Decoded:
     decoded = Decoded()
     for record in records:
         try:
-            unwrapped = envelope.unwrap(record.value)
-            row = row_from_envelope(unwrapped, orjson.dumps(unwrapped["event"]))
+            row = row_from_record(record.value)
         except Exception as exc:  # any decode/validation failure makes it a poison message
             decoded.poison.append(DeadLetter(record, f"{type(exc).__name__}: {exc}"[:500]))
             continue
@@ -277,8 +287,15 @@ def resolve_refunds(store: AnalyticsStore, rows: Sequence[tuple[SalesRow, Consum
 
 
 def pending_for(store: AnalyticsStore, order_keys: Sequence[OrderKey]) -> list[tuple[SalesRow, Consumed]]:
-    """Refunds waiting for these orders (not applied yet), rebuilt from their stored envelopes."""
-    waiting = []
+    """Refunds waiting for these orders (not applied yet), rebuilt from their stored envelopes. Usually
+    none are waiting at all: one query over the (small) table of held refunds says so before the
+    look-up by every paid order of the batch. A refund counts as waiting while none of its versions
+    is applied (an applied one keeps its unapplied version until the table merges)."""
+    waiting: list[tuple[SalesRow, Consumed]] = []
+    if not order_keys or not store.query(
+            "SELECT 1 FROM {db}.pending_refunds GROUP BY platform, order_id, source, event_id "
+            "HAVING max(applied) = 0 LIMIT 1"):
+        return waiting
     for chunk in _chunks(list(dict.fromkeys(order_keys))):
         for value, topic, partition, offset in store.query(
                 """
@@ -291,8 +308,7 @@ def pending_for(store: AnalyticsStore, order_keys: Sequence[OrderKey]) -> list[t
                 WHERE applied = 0
                 """, {"keys": chunk}):
             record = Consumed(topic, int(partition), int(offset), None, value.encode())
-            unwrapped = envelope.unwrap(record.value)
-            waiting.append((row_from_envelope(unwrapped, orjson.dumps(unwrapped["event"])), record))
+            waiting.append((row_from_record(record.value), record))
     return waiting
 
 

@@ -77,6 +77,11 @@ class EventLog(Protocol):
     def count(self, topic: str) -> int:
         """Records currently held in a topic (health view; may raise EventLogUnavailable)."""
 
+    def group_position(self, group: str, topic: str) -> int:
+        """The sum of `group`'s committed offsets on `topic`: it moves exactly when a writer of the
+        group has stored a batch (writers commit only after the insert). The scheduler watches it to
+        rank as soon as there is something new (may raise EventLogUnavailable)."""
+
     def close(self) -> None: ...
 
 

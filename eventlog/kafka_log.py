@@ -42,18 +42,29 @@ class KafkaEventLog:
         self.client_id = client_id
         self._producer: KafkaProducer | None = None
         self._producer_lock = threading.Lock()
+        self._admin: KafkaAdminClient | None = None  # for group_position, opened on first use
         # After a failed connect, answer "unavailable" at once for a moment instead of making
         # every request wait out its own bootstrap timeout.
         self._unavailable_until = 0.0
 
     # -- topics ---------------------------------------------------------------------------
-    def ensure_topics(self) -> None:
-        """Create the sales, dead-letter and extra topics when missing (idempotent)."""
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin",
-                                     request_timeout_ms=15000)
-        except KafkaError as exc:
-            raise EventLogUnavailable(f"kafka admin: {exc}") from exc
+    def ensure_topics(self, timeout_s: float = 60.0) -> None:
+        """Create the sales, dead-letter and extra topics when missing (idempotent). A broker lost
+        while this runs (a process started during a broker failure) is retried through the others
+        until `timeout_s`; then EventLogUnavailable."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self._ensure_topics_once()
+            except KafkaError as exc:
+                if time.monotonic() > deadline:
+                    raise EventLogUnavailable(f"kafka admin: {exc}") from exc
+                log.warning("creating topics failed (%s); trying again", exc)
+                time.sleep(1.0)
+
+    def _ensure_topics_once(self) -> None:
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin",
+                                 request_timeout_ms=15000)
         try:
             existing = set(admin.list_topics())
             names = [(self.sales_topic, self.partitions), (self.dead_letter_topic, 1), *self.extra_topics.items()]
@@ -119,12 +130,17 @@ class KafkaEventLog:
         return self._producer
 
     def _new_producer(self) -> KafkaProducer:
+        # One producer per process, shared by every request thread: records appended within
+        # linger_ms of each other go out in one produce request (one round trip, one batch per
+        # partition), while each caller still waits for its own records' acknowledgement. A
+        # 500-event webhook (~250 KB) fits one batch per partition.
         return KafkaProducer(
             bootstrap_servers=self.bootstrap,
             client_id=self.client_id,
             acks="all",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=5,
+            batch_size=256 * 1024,
             max_block_ms=5000,
             request_timeout_ms=10000,
             delivery_timeout_ms=15000,
@@ -163,6 +179,19 @@ class KafkaEventLog:
         finally:
             consumer.close()
 
+    def group_position(self, group: str, topic: str) -> int:
+        try:
+            if self._admin is None:
+                self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-position",
+                                               request_timeout_ms=5000)
+            offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+        except (KafkaError, OSError) as exc:
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
+            raise EventLogUnavailable(f"kafka: {exc!r}") from exc
+        return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
     # -- consuming ------------------------------------------------------------------------
     def consumer(self, group: str, topic: str) -> "KafkaLogConsumer":
         return KafkaLogConsumer(self.bootstrap, group, topic, client_id=f"{self.client_id}-{group}",
@@ -172,6 +201,9 @@ class KafkaEventLog:
         if self._producer is not None:
             self._producer.close(timeout=5)
             self._producer = None
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
 
 
 class KafkaLogConsumer:
@@ -184,6 +216,9 @@ class KafkaLogConsumer:
                  max_poll_interval_ms: int = 120_000, session_timeout_ms: int = 10_000):
         self.max_poll_interval_s = max_poll_interval_ms / 1000
         self._batch_generation = None  # the generation of the uncommitted records handed out
+        # the last offset handed out per partition: the generation is forgotten only once commits
+        # cover all of them (a writer fetching ahead commits one batch while the next is out)
+        self._handed_out: dict[TopicPartition, int] = {}
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=group,
@@ -216,6 +251,8 @@ class KafkaLogConsumer:
         for tp, messages in batches.items():
             for m in messages:
                 out.append(Consumed(tp.topic, tp.partition, m.offset, m.key, m.value))
+            if messages:
+                self._handed_out[tp] = messages[-1].offset
         if out:
             generation = self._generation()
             if self._batch_generation is None:
@@ -261,6 +298,7 @@ class KafkaLogConsumer:
     def rewind(self) -> None:
         """Back to the committed offsets, discarding uncommitted progress (a dropped batch)."""
         self._batch_generation = None
+        self._handed_out.clear()
         for tp in self._consumer.assignment():
             committed = self._consumer.committed(tp)
             if committed is None:
@@ -305,7 +343,11 @@ class KafkaLogConsumer:
                 self._consumer.commit(offsets)
             except KafkaError as exc:
                 raise EventLogUnavailable(f"kafka commit: {exc!r}") from exc
-        self._batch_generation = None
+        for tp, position in offsets.items():
+            if self._handed_out.get(tp, -1) < position.offset:
+                self._handed_out.pop(tp, None)
+        if not self._handed_out:
+            self._batch_generation = None
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

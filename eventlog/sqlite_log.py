@@ -3,6 +3,11 @@
 One partition per topic; offsets are the row sequence. Appends are fsync'd (synchronous=FULL)
 before they return, so a 202 means the event is on disk. Consumer-group offsets live in the
 same file, so "commit after insert" has the same meaning as with Kafka.
+
+Group commit: appends that arrive while another is being written wait for it and then go to disk
+together, in one transaction and one fsync (in arrival order), so concurrent requests share the
+disk's round trip the way Kafka appends share a produce request. Each caller still returns only
+once its own records are durable, and gets EventLogUnavailable if that transaction failed.
 """
 from __future__ import annotations
 
@@ -33,6 +38,15 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 """
 
 
+class _Append:
+    __slots__ = ("topic", "records", "done", "error")
+
+    def __init__(self, topic: str, records: Sequence[Record]) -> None:
+        self.topic, self.records = topic, records
+        self.done = False
+        self.error: Exception | None = None
+
+
 class SqliteEventLog:
     def __init__(self, path: Path, sales_topic: str, dead_letter_topic: str):
         self.path = Path(path)
@@ -40,7 +54,9 @@ class SqliteEventLog:
         self.sales_topic = sales_topic
         self.dead_letter_topic = dead_letter_topic
         self._local = threading.local()
-        self._append_lock = threading.Lock()
+        self._appends = threading.Condition()
+        self._waiting: list[_Append] = []
+        self._writing = False  # one thread writes a group at a time; the others queue behind it
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
 
@@ -62,23 +78,54 @@ class SqliteEventLog:
     def append(self, topic: str, records: Sequence[Record], timeout_s: float = 10.0) -> None:
         if not records:
             return
-        conn = self._conn()
+        mine = _Append(topic, records)
+        with self._appends:
+            self._waiting.append(mine)
+            while self._writing and not mine.done:  # a group is being written: ours goes in the next one
+                self._appends.wait()
+            if mine.done:  # written by the thread that wrote the group it was in
+                if mine.error is not None:
+                    raise mine.error
+                return
+            self._writing = True
+            group, self._waiting = self._waiting, []
+        error: Exception | None = None
         try:
-            with self._append_lock:  # one writer per process; SQLite serialises across processes
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log WHERE topic = ?", (topic,)).fetchone()
-                    now = time.time()
-                    conn.executemany(
-                        "INSERT INTO log (topic, seq, key, value, appended_at) VALUES (?, ?, ?, ?, ?)",
-                        [(topic, last + i + 1, r.key, r.value, now) for i, r in enumerate(records)],
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            self._write(group)
         except sqlite3.Error as exc:
-            raise EventLogUnavailable(f"sqlite event log: {exc}") from exc
+            error = EventLogUnavailable(f"sqlite event log: {exc}")
+        except BaseException as exc:  # whatever stopped the write: nobody of the group may take it as durable
+            error = EventLogUnavailable(f"sqlite event log: {exc!r}")
+            raise
+        finally:
+            with self._appends:
+                for append in group:
+                    append.done, append.error = True, error
+                self._writing = False
+                self._appends.notify_all()
+        if error is not None:
+            raise error
+
+    def _write(self, group: list[_Append]) -> None:
+        """One transaction (one fsync) for a group of appends, in the order they arrived."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")  # SQLite serialises writers across processes
+        try:
+            now = time.time()
+            last: dict[str, int] = {}
+            rows = []
+            for append in group:
+                if append.topic not in last:
+                    (last[append.topic],) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log WHERE topic = ?",
+                                                         (append.topic,)).fetchone()
+                for record in append.records:
+                    last[append.topic] += 1
+                    rows.append((append.topic, last[append.topic], record.key, record.value, now))
+            conn.executemany("INSERT INTO log (topic, seq, key, value, appended_at) VALUES (?, ?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def consumer(self, group: str, topic: str) -> "SqliteConsumer":
         return SqliteConsumer(self, group, topic)
@@ -86,6 +133,14 @@ class SqliteEventLog:
     def count(self, topic: str) -> int:
         """Records held in a topic; for the health view."""
         return self._conn().execute("SELECT count(*) FROM log WHERE topic = ?", (topic,)).fetchone()[0]
+
+    def group_position(self, group: str, topic: str) -> int:
+        try:
+            row = self._conn().execute("SELECT next_seq FROM group_offsets WHERE grp = ? AND topic = ?",
+                                       (group, topic)).fetchone()
+        except sqlite3.Error as exc:
+            raise EventLogUnavailable(f"sqlite event log: {exc}") from exc
+        return int(row[0]) if row else 0
 
     def read_all(self, topic: str) -> list[Consumed]:
         """Every record of a topic (for the dead-letter view and tests)."""

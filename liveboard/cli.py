@@ -127,12 +127,13 @@ def migrate(ctx: click.Context) -> None:
 
 
 def _make_server(runtime, host: str, port: int):
-    from werkzeug.serving import make_server
-
+    """The embedded default's HTTP server: waitress, in this process (backend/wsgi_server.py)."""
     from backend.app import create_app
+    from backend.wsgi_server import EmbeddedServer
 
     try:
-        return make_server(host, port, create_app(runtime=runtime), threaded=True)
+        return EmbeddedServer(create_app(runtime=runtime), host, port,
+                              max_body_bytes=runtime.settings.webhook_max_body_bytes + 64 * 1024)
     except OSError as exc:
         raise click.ClickException(f"无法监听 {host}:{port}（{exc.strerror}）；请用 --port 换一个端口") from None
 
@@ -230,15 +231,20 @@ def serve(ctx: click.Context, port: int, host: str, workers: int, threads: int) 
 @main.command()
 @click.option("--exit-when-idle", type=float, default=None,
               help="连续这么多秒没有新消息就退出（用于补数据、批处理）")
+@click.option("--processes", type=int, default=1, show_default=True,
+              help="写入器进程数（建议每个 CPU 核一个；父进程启动并看护它们）")
 @click.pass_context
-def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
-    """销售写入进程：事件日志 → 分析库（分区多时可多开）。"""
+def consume(ctx: click.Context, exit_when_idle: float | None, processes: int) -> None:
+    """销售写入进程：事件日志 → 分析库（分区多时可多开，或用 --processes 在一条命令里启动多个）。"""
     import time
 
     from liveboard.wiring import build_writer
 
     settings = _settings(ctx)
     _ensure_topics(settings)
+    if processes > 1:
+        _consume_in_processes(ctx, processes, exit_when_idle)
+        return
     writer = build_writer(settings, sessions=_state(ctx).sessions)
     if exit_when_idle is not None:  # a one-off run (back-fills, batch jobs): no supervision
         stop = threading.Event()
@@ -255,6 +261,27 @@ def consume(ctx: click.Context, exit_when_idle: float | None) -> None:
 
     click.echo(f"写入器已启动: {settings.event_log} -> {settings.store}（每分钟报告一次）")
     _supervise(Supervisor(_state(ctx).sessions, beat_seconds=settings.heartbeat_seconds), writer_component(writer))
+
+
+def _consume_in_processes(ctx: click.Context, processes: int, exit_when_idle: float | None) -> None:
+    """One writer per process, all in the same consumer group (the log's partitions are shared out
+    among them): this process starts them, restarts one that dies, and stops them all on SIGTERM."""
+    from liveboard.supervisor import ChildProcesses
+
+    if _settings(ctx).store == "chdb":
+        raise click.ClickException("chDB 只允许一个进程打开数据目录：嵌入式部署请用一个写入器进程")
+    command = [sys.executable, "-m", "liveboard.cli"]
+    if ctx.find_root().params.get("data_dir"):
+        command += ["--data-dir", str(ctx.find_root().params["data_dir"])]
+    command += ["consume", "--processes", "1"]
+    if exit_when_idle is not None:
+        command += ["--exit-when-idle", str(exit_when_idle)]
+    children = ChildProcesses(command, processes, once=exit_when_idle is not None)
+    signal.signal(signal.SIGTERM, lambda *_: children.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: children.stop.set())
+    click.echo(f"写入器 {processes} 个进程已启动（同一消费组，分区在它们之间分配）")
+    children.run()
+    click.echo(f"写入器进程已全部停止（重启 {children.restarts} 次）")
 
 
 def _supervise(supervisor, component) -> None:

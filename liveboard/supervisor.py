@@ -152,3 +152,72 @@ def _figures(component: Component) -> dict[str, Any]:
         return dict(component.figures())
     except Exception:  # figures are best effort; a component's own thread owns its state
         return {}
+
+
+@dataclass
+class ChildProcesses:
+    """N copies of one command as child processes (`liveboard consume --processes N`), kept running:
+    a child that exits while the group should run is started again after a backoff (doubling from
+    1 s, at most `max_backoff_s`, reset by a child that ran a minute), and counted. `stop` ends them
+    all: SIGTERM, then SIGKILL for one that has not exited within `grace_s`."""
+
+    command: list[str]
+    count: int
+    clock: Clock = SYSTEM_CLOCK
+    max_backoff_s: float = 60.0
+    grace_s: float = 20.0
+    wait: Callable[[threading.Event, float], bool] = _wait
+    once: bool = False  # children that exit 0 are done (one-off runs), and so is the group when all are
+    stop: threading.Event = field(default_factory=threading.Event)
+    restarts: int = 0
+    _children: list[Any] = field(default_factory=list)
+
+    def _spawn(self):
+        import subprocess
+
+        return subprocess.Popen(self.command)
+
+    def run(self) -> None:
+        """Start the children and keep them running until `stop` is set; then stop them."""
+        self._children = [self._spawn() for _ in range(self.count)]
+        started = [self.clock.monotonic()] * self.count
+        failures = [0] * self.count
+        due: dict[int, float] = {}  # slot -> when its replacement starts
+        try:
+            while not self.wait(self.stop, 0.5):
+                now = self.clock.monotonic()
+                for slot, child in enumerate(self._children):
+                    if slot in due:
+                        if now >= due[slot]:
+                            del due[slot]
+                            self._children[slot], started[slot] = self._spawn(), now
+                        continue
+                    if child.poll() is None or (self.once and child.returncode == 0):
+                        continue
+                    failures[slot] = 1 if now - started[slot] > 60 else failures[slot] + 1
+                    backoff = min(self.max_backoff_s, 2.0 ** (failures[slot] - 1))
+                    self.restarts += 1
+                    log.error("writer process %d (pid %d) exited with %s; starting another in %.0fs",
+                              slot + 1, child.pid, child.returncode, backoff)
+                    due[slot] = now + backoff
+                if self.once and not due and all(c.poll() == 0 for c in self._children):
+                    break
+        finally:
+            self._stop_children()
+
+    def _stop_children(self) -> None:
+        import signal
+
+        for child in self._children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = self.clock.monotonic() + self.grace_s
+        for child in self._children:
+            try:
+                child.wait(timeout=max(0.0, deadline - self.clock.monotonic()))
+            except Exception:  # still running after the grace period
+                child.kill()
+                child.wait()
+
+    def pids(self) -> list[int]:
+        return [child.pid for child in self._children if child.poll() is None]

@@ -24,8 +24,9 @@ bp = Blueprint("boards", __name__)
 
 PERIODS = {"campaign": "campaign", "today": "day"}
 # Boards change at most once per ranking run and clients may cache them for 2 s (max_age), so a
-# worker answers from memory for up to a second instead of three config-store reads per request.
-BOARDS_CACHE_SECONDS = 1.0
+# worker answers from memory for up to half a second instead of three config-store reads per request
+# (short enough that a ranking run shows within the freshness budget).
+BOARDS_CACHE_SECONDS = 0.5
 _boards_cache: dict[tuple, tuple[float, tuple]] = {}
 _boards_cache_lock = threading.Lock()
 

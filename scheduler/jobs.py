@@ -1,6 +1,14 @@
-"""APScheduler wiring: the ranking job every `ranking_interval_seconds` (default 5 s), and with WeChat
-configured the push jobs (rank changes -> outbox, outbox -> WeChat) every `push_interval_seconds`, and
-the host-milestone job (scheduler/milestone_job.py) at the ranking interval.
+"""APScheduler wiring: the ranking job when there is new data (and at least every
+`ranking_interval_seconds`, default 5 s, for day changes and freezes), and with WeChat configured the
+push jobs (rank changes -> outbox, outbox -> WeChat) every `push_interval_seconds`, and the
+host-milestone job (scheduler/milestone_job.py) at the ranking interval.
+
+New data: the leading `Schedule` watches the writers' committed position on the sales topic every
+`ranking_poll_seconds` (one cheap read: Kafka's group offsets, or the SQLite log's). Writers commit
+only after their insert, so a moved position means stored events the boards do not show yet: the
+ranking job is run at once (never two at a time; a run started while data kept arriving is followed
+by another as soon as it ends). Its slots are `ranking_poll_seconds` long, so such a run is not
+refused as its interval's second.
 
 Jobs read the runtime they are given (stores, WeChat client, clock), so a test can run the same
 jobs against its own stack and clock. `Schedule` is the supervised component (liveboard/supervisor.py):
@@ -54,9 +62,11 @@ class FencedJobs:
     def __init__(self, scheduler: BaseScheduler, fence: Fence) -> None:
         self.scheduler, self.fence = scheduler, fence
 
-    def add_job(self, func: Callable[..., Any], trigger: str, *, id: str, args: tuple = (), **options: Any) -> Any:
-        interval = (float(options.get("seconds", 0)) + 60.0 * float(options.get("minutes", 0))
-                    + 3600.0 * float(options.get("hours", 0)))
+    def add_job(self, func: Callable[..., Any], trigger: str, *, id: str, args: tuple = (),
+                slot_seconds: float | None = None, **options: Any) -> Any:
+        """`slot_seconds`: the slot a run claims, when shorter than the interval (a job also run on demand)."""
+        interval = slot_seconds or (float(options.get("seconds", 0)) + 60.0 * float(options.get("minutes", 0))
+                                    + 3600.0 * float(options.get("hours", 0)))
         if trigger != "interval" or interval <= 0:
             raise ValueError(f"job {id}: only interval jobs can be fenced by slot")
         return self.scheduler.add_job(self.fence(id, interval, functools.partial(func, *args)), trigger, id=id,
@@ -72,12 +82,15 @@ def _unfenced(_job: str, _interval: float, run: Callable[[], Any]) -> Callable[[
     return run
 
 
-def start_scheduler(runtime: Runtime, background: bool = True, fence: Fence = _unfenced) -> BaseScheduler:
+def start_scheduler(runtime: Runtime, background: bool = True, fence: Fence = _unfenced,
+                    job: Callable[[], list[dict]] | None = None) -> BaseScheduler:
+    """`job`: what the ranking job runs (default: run_rankings on this runtime)."""
     settings = runtime.settings
     scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone="Asia/Shanghai")
     jobs = FencedJobs(scheduler, fence)
     # max_instances=1 + coalesce: a slow run is never overlapped, missed runs collapse into one
-    jobs.add_job(run_rankings, "interval", seconds=settings.ranking_interval_seconds, args=(runtime,),
+    jobs.add_job(job or functools.partial(run_rankings, runtime), "interval",
+                 seconds=settings.ranking_interval_seconds, slot_seconds=settings.ranking_poll_seconds or None,
                  id=RANKINGS, max_instances=1, coalesce=True, next_run_time=runtime.clock.now())
     add_push_jobs(jobs, runtime)
     add_milestone_job(jobs, runtime)  # host sales milestones -> one message each
@@ -114,7 +127,9 @@ class Schedule:
                                          "last_ranking_seconds": None, "last_job_error": "", "last_error_at": None,
                                          "leader": False, "lease_epoch": None, "led_since": None,
                                          "skipped_slots": 0, "holder": self.holder, "lease_errors": 0,
-                                         "last_error": "", "lease_checked_at": None}
+                                         "last_error": "", "lease_checked_at": None, "data_triggered_runs": 0}
+        self._ranked_position: int | None = None  # the writers' position the last ranking run started at
+        self._ranking = threading.Event()  # set from a data trigger until its ranking run has ended
 
     @property
     def leading(self) -> bool:
@@ -122,16 +137,52 @@ class Schedule:
 
     def run(self, stop: threading.Event) -> None:
         clock = self.runtime.clock
+        poll = self.runtime.settings.ranking_poll_seconds
         try:
             while True:
                 began = clock.monotonic()
                 leading = self.tick()
                 pause = self.lease_seconds / (RENEWALS_PER_LEASE if leading else TRIES_PER_LEASE)
-                # a steady rhythm: the time a tick took (a slow config store) comes off the pause
-                if stop.wait(max(0.0, pause - (clock.monotonic() - began))):
-                    break
+                # a steady rhythm: the time a tick took (a slow config store) comes off the pause; the
+                # leader looks for new data every `poll` seconds in between
+                remaining = max(0.0, pause - (clock.monotonic() - began))
+                steps = max(1, round(remaining / poll)) if leading and poll > 0 else 1
+                for _ in range(steps):
+                    if stop.wait(remaining / steps):
+                        return
+                    if leading and poll > 0:
+                        self.rank_if_new_data()
         finally:
             self.step_down(release=True)
+
+    def _position(self) -> int | None:
+        settings = self.runtime.settings
+        try:
+            return self.runtime.event_log.group_position(settings.consumer_group, settings.sales_topic)
+        except Exception as exc:  # the interval runs still come; the next poll tries again
+            log.debug("writers' position unknown: %s", exc)
+            return None
+
+    def rank(self) -> list[dict]:
+        """One ranking run (the job APScheduler runs), noting the writers' position it started at."""
+        self._ranking.set()
+        try:
+            self._ranked_position = self._position()
+            return run_rankings(self.runtime)
+        finally:
+            self._ranking.clear()
+
+    def rank_if_new_data(self) -> None:
+        """Run the ranking job now when the writers stored events since the last run started."""
+        scheduler = self.scheduler
+        if scheduler is None or self._ranking.is_set() or not scheduler.running:
+            return
+        position = self._position()
+        if position is not None and position != self._ranked_position:
+            with self._lock:
+                self._figures["data_triggered_runs"] += 1
+            self._ranking.set()  # until the run ends: one trigger per change
+            scheduler.modify_job(RANKINGS, next_run_time=self.runtime.clock.now())
 
     def tick(self) -> bool:
         """Renew or try for the lease, and start or stop the jobs to match; True while leading."""
@@ -156,7 +207,7 @@ class Schedule:
                 self._figures.update(leader=True, lease_epoch=held.epoch, led_since=now.isoformat())
         self._held = held
         if self.scheduler is None:
-            self.scheduler = self._start(self.runtime, background=True, fence=self.fence)
+            self.scheduler = self._start(self.runtime, background=True, fence=self.fence, job=self.rank)
             self.scheduler.add_listener(self._on_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         elif not self.scheduler.running:
             raise RuntimeError("the scheduler stopped on its own")
@@ -191,6 +242,8 @@ class Schedule:
         return fenced
 
     def _on_job(self, event: JobExecutionEvent) -> None:
+        if event.job_id == RANKINGS:
+            self._ranking.clear()  # ended, failed or skipped: the next new data may trigger again
         if event.exception is None and event.retval is SKIPPED:
             return
         with self._lock:

@@ -48,14 +48,16 @@ def publish_campaign(sessions: sessionmaker[Session], store: AnalyticsStore, cam
     started = time.perf_counter()
     changed = 0
     unattributed_by_board = {}
+    totals = None
     for window in windows_for(campaign, now):
         for board in campaign.boards:  # only the boards the campaign shows
             previous = snapshots.latest(sessions, campaign.slug, board, window.kind, window.key)
             previous_ranks = {e["id"]: e["rank"] for e in previous.entries} if previous else {}
             computed = compute_board(sessions, store, dimension=board, campaign=campaign.slug,
                                      first_day=window.first_day, last_day=window.last_day,
-                                     previous_ranks=previous_ranks)
+                                     previous_ranks=previous_ranks, whole_campaign=window.kind == "campaign")
             if window.kind == "campaign":
+                totals = totals or computed.totals  # every board's rows add up to the campaign's sales
                 rest = computed.unattributed
                 unattributed_by_board[board] = {"net_gmv_fen": rest.net_gmv_fen if rest else 0,
                                                 "order_count": rest.order_count if rest else 0}
@@ -66,9 +68,11 @@ def publish_campaign(sessions: sessionmaker[Session], store: AnalyticsStore, cam
                                            period_kind=window.kind, period_key=window.key,
                                            computed_at=now, entries=entries)
             changed += int(was_new)
-    totals = campaign_totals(store, campaign=campaign.slug, first_day=campaign.first_day, last_day=campaign.last_day)
+    if totals is None:  # (a campaign that shows no participant board)
+        totals = campaign_totals(store, campaign=campaign.slug, first_day=campaign.first_day,
+                                 last_day=campaign.last_day)
     by_county = net_gmv_by(store, dimension="county", campaign=campaign.slug, first_day=campaign.first_day,
-                           last_day=campaign.last_day)
+                           last_day=campaign.last_day, whole_campaign=True)
     hosts_latest = snapshots.latest(sessions, campaign.slug, "hosts", "campaign", campaign.slug)
     enterprises_latest = snapshots.latest(sessions, campaign.slug, "enterprises", "campaign", campaign.slug)
     summary = {

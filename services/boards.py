@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.awards import totals_by_dimension
 from analytics.base import AnalyticsStore
-from analytics.boards import distinct_buyers, participant_totals
+from analytics.boards import distinct_buyers, participant_totals, totals_of
 from configstore import registry, snapshots
 from configstore.registry import CampaignInfo
 from domain.boards import (
@@ -44,6 +44,7 @@ class Board:
     dimension: str
     entries: list[BoardEntry]
     unattributed: ParticipantTotals | None = None
+    totals: dict[str, int] | None = None  # the window's sales in all (participant boards), from the same query
 
     def top(self, n: int = TOP_N) -> list[BoardEntry]:
         return self.entries[:n]
@@ -61,7 +62,7 @@ def dimension_name(dimension: str, value: str) -> str:
 def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dimension: str, first_day: date,
                   last_day: date, campaign: str | None = None, counties: tuple[str, ...] | None = None,
                   previous_ranks: Mapping[str, int] | None = None, drop_disqualified: bool = True,
-                  buyers_for_top: int = TOP_N) -> Board:
+                  buyers_for_top: int = TOP_N, whole_campaign: bool = False) -> Board:
     """One board over [first_day, last_day] (empty when first_day > last_day).
 
     dimension: "hosts" / "enterprises" (participants; the unattributed remainder is returned apart)
@@ -69,7 +70,8 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
     `counties` keeps only sales of products from those counties. Participants disqualified in the
     campaign are dropped before ranking unless `drop_disqualified` is False (award selections keep
     them, to list them as ineligible with the reason). Distinct buyers are merged only for the
-    first `buyers_for_top` entries: it is the expensive part of the query.
+    first `buyers_for_top` entries: it is the expensive part of the query. `whole_campaign`: the window
+    is the campaign's own days, which the campaign-level pre-aggregate answers (analytics.boards).
     """
     previous_ranks = previous_ranks or {}  # domain.ranking wants a mapping: no previous board, no ranks
     if first_day > last_day:
@@ -85,7 +87,8 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
 
     attribution = registry.attribution(sessions, dimension)
     rows = participant_totals(store, board=dimension, first_day=first_day, last_day=last_day,
-                              attribution=attribution, campaign=campaign, counties=counties)
+                              attribution=attribution, campaign=campaign, counties=counties,
+                              whole_campaign=whole_campaign)
     unattributed = next((row for row in rows if row.participant_id == ""), None)
     excluded = (registry.disqualified(sessions, campaign, dimension)
                 if drop_disqualified and campaign is not None else {})
@@ -94,10 +97,11 @@ def compute_board(sessions: sessionmaker[Session], store: AnalyticsStore, *, dim
     if buyers_for_top and ranking and campaign is not None:
         buyers = distinct_buyers(store, campaign=campaign, board=dimension, first_day=first_day, last_day=last_day,
                                  attribution=attribution,
-                                 participant_ids=[e.participant_id for e in ranking[:buyers_for_top]])
+                                 participant_ids=[e.participant_id for e in ranking[:buyers_for_top]],
+                                 whole_campaign=whole_campaign)
         ranking = [replace(e, buyers=buyers.get(e.participant_id, 0)) if e.rank <= buyers_for_top else e
                    for e in ranking]
-    return Board(dimension, ranking, unattributed)
+    return Board(dimension, ranking, unattributed, totals_of(rows))
 
 
 # What anyone may see of a board line: the board page and the mini-program show these; refunds and
@@ -166,7 +170,7 @@ def period_boards(sessions: sessionmaker[Session], store: AnalyticsStore, campai
     payload = _period_header(campaign, period, now, frozen_at)
     for board in BOARDS:
         computed = (compute_board(sessions, store, dimension=board, campaign=campaign.slug, first_day=first_day,
-                                  last_day=last_day)
+                                  last_day=last_day, whole_campaign=period.kind == "campaign")
                     if board in campaign.boards else Board(board, []))
         top = [entry_dict(e) for e in computed.top()]
         payload[board] = top if organizer else public_entries(top)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter as PromCounter
 from sqlalchemy.engine import Engine
@@ -47,10 +47,14 @@ class Metrics:
         self._counts: Counter[str] = Counter()
         self._recent: Counter[tuple[str, int]] = Counter()
         self._lock = threading.Lock()
+        self._children: dict[str, Any] = {}  # the labelled Prometheus counter per name, looked up once
 
     def incr(self, name: str, by: int = 1) -> None:
         if by:
-            API_EVENTS.labels(name).inc(by)
+            child = self._children.get(name)
+            if child is None:
+                child = self._children.setdefault(name, API_EVENTS.labels(name))
+            child.inc(by)
             bucket = int(self.clock.time() // self.BUCKET_S)
             with self._lock:
                 self._counts[name] += by

@@ -93,7 +93,9 @@ class Settings:
     # running or the writers are more than this many events behind.
     heartbeat_seconds: float = 5.0
     health_max_writer_lag: int = 50_000
-    ranking_interval_seconds: float = 5.0
+    ranking_interval_seconds: float = 5.0  # at least this often; new data triggers a run at once
+    # how often the leading scheduler looks at the writers' committed position for new data (0: interval only)
+    ranking_poll_seconds: float = 0.2
     # Schedulers elect one leader through a lease in the config store; the leader renews it every
     # third of this, a standby tries to take it as often. A dead leader's jobs resume on a standby
     # within 4/3 of this (the lease lapses, then the standby's next try), plus one run.
@@ -107,10 +109,13 @@ class Settings:
     secrets_key: str = ""
     # Console session cookie: Secure when served over HTTPS (set LIVEBOARD_COOKIE_SECURE=1 behind TLS).
     cookie_secure: bool = False
-    # Rate-limit counters (login, webhooks). The default keeps them in the config store, which every
-    # process of a deployment shares, so limits hold across gunicorn workers; redis://… also works;
-    # memory:// counts per process (single-process tests only).
-    ratelimit_storage_uri: str = "liveboard+configstore://"
+    # Rate-limit counters (login, webhooks); "" chooses (rate_limit_storage()): in process on the
+    # embedded default (one serving process), Redis when redis_url is set, else the config store
+    # (shared by every process, one upsert per hit). An explicit URI wins: memory://, redis://…,
+    # liveboard+configstore://.
+    ratelimit_storage_uri: str = ""
+    # Redis for what processes must share fast (rate-limit counters), e.g. redis://127.0.0.1:6379/0.
+    redis_url: str = ""
     # Per webhook source and client IP (Flask-Limiter syntax; "" switches the limit off).
     webhook_rate_limit: str = "6000 per minute"
     # Reverse proxies in front whose X-Forwarded-For is trusted for the client address (rate limits
@@ -144,6 +149,17 @@ class Settings:
     connector_pull_interval_seconds: float = 600.0  # the pull backstop heals a gap of pushes within this
     connector_public_url: str = ""  # how platforms reach us, e.g. https://lb.example.cn (printed push URLs)
     extra: dict = field(default_factory=dict)
+
+    def rate_limit_storage(self, processes: int = 1) -> str:
+        """Where rate-limit counters live for a server of `processes` API processes (see
+        backend/ratelimits.py): in process only where one process serves the embedded default."""
+        if self.ratelimit_storage_uri:
+            return self.ratelimit_storage_uri
+        if self.redis_url:
+            return self.redis_url
+        if self.event_log == "sqlite" and processes == 1:
+            return "memory://"
+        return "liveboard+configstore://"
 
     @property
     def config_db_url(self) -> str:

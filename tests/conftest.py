@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from devservices import ClickHouseService, KafkaService, PostgresService, make_base_dir
+from devservices import ClickHouseService, KafkaService, PostgresService, RedisService, make_base_dir
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,6 +60,12 @@ def clickhouse_service(services_dir: Path) -> Iterator[ClickHouseService]:
 def postgres_service(services_dir: Path) -> Iterator[PostgresService]:
     """PostgreSQL 15, trust auth; ``url`` is a SQLAlchemy URL to database 'postgres'."""
     yield from _run(PostgresService(services_dir))
+
+
+@pytest.fixture(scope="session")
+def redis_service(services_dir: Path) -> Iterator[RedisService]:
+    """Redis without persistence; ``url`` is redis://127.0.0.1:<port>/0."""
+    yield from _run(RedisService(services_dir))
 
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -15,7 +15,7 @@ from bench.runner import execute
 
 pytestmark = pytest.mark.e2e
 
-SECTIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
+SECTIONS = {"1", "2", "1e", "2e", "3", "4", "5", "6", "7", "8", "9", "10"}
 
 
 def _number(value) -> bool:

@@ -1,10 +1,12 @@
 """Rate limits hold across processes: two `liveboard serve` processes on one deployment (real Kafka
-and ClickHouse, one config store) count against the same login and webhook limits."""
+and ClickHouse, one config store) count against the same login and webhook limits — in Redis, as a
+scale-out deployment with LIVEBOARD_REDIS_URL keeps them, and in the config store, the fallback."""
 from __future__ import annotations
 
 import time
 
 import pytest
+import redis
 import requests
 
 from configstore import accounts
@@ -37,10 +39,16 @@ def _failed_login(base: str, username: str) -> requests.Response:
                                                     "csrf_token": token}, allow_redirects=False, timeout=10)
 
 
-def test_login_and_webhook_limits_are_shared_by_two_api_processes(scale_stack):
+@pytest.mark.parametrize("counters", ["redis", "config store"])
+def test_login_and_webhook_limits_are_shared_by_two_api_processes(scale_stack, counters, request):
     stack = scale_stack
     accounts.create_user(stack.sessions, "viewer-1", PASSWORD, "viewer")
-    servers = [_serve(stack, LIVEBOARD_WEBHOOK_RATE_LIMIT="10 per minute") for _ in range(2)]
+    where = {}
+    if counters == "redis":  # a database of this test's own, emptied first
+        url = request.getfixturevalue("redis_service").url.rsplit("/", 1)[0] + "/14"
+        redis.Redis.from_url(url).flushdb()
+        where = {"LIVEBOARD_REDIS_URL": url}
+    servers = [_serve(stack, LIVEBOARD_WEBHOOK_RATE_LIMIT="10 per minute", **where) for _ in range(2)]
 
     # Login: 5 failures per user name per minute, wherever they land.
     statuses = [_failed_login(servers[i % 2], "viewer-1").status_code for i in range(7)]

@@ -60,7 +60,7 @@ def runtime(request, tmp_path) -> _Runtime:
 def _schedule(runtime: _Runtime, holder: str) -> tuple[Schedule, list[_Scheduler]]:
     started: list[_Scheduler] = []
 
-    def start(_runtime, background=True, fence=None):
+    def start(_runtime, background=True, fence=None, job=None):
         started.append(_Scheduler())
         return started[-1]
     return Schedule(runtime, holder=holder, start=start), started  # type: ignore[arg-type]

@@ -9,7 +9,8 @@
   and successful logins are not counted against anyone.
 
 Runs the real app (embedded: SQLite config store and event log) through its WSGI interface, in
-threads where concurrency matters; the figures are printed.
+threads where concurrency matters; the figures are printed. The counters live where the embedded
+default keeps them (in process), and the flood and password tests run again on Redis (scale-out).
 """
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+import redis
 
 from backend import auth
 from backend.app import create_app
+from backend.connector_push import EXTENSION_KEY
 from configstore import accounts
-from configstore.ratelimit import RateLimitCounter
 from configstore.sources import create_source
+from connectors.service import UNKNOWN_CACHED
 from operations.migrations import migrate_all
 from services.runtime import Runtime
 from tests.security.fuzz_embedded import embedded_settings
@@ -47,9 +49,20 @@ def _app(tmp_path, **overrides):
     return app
 
 
+@pytest.fixture(params=["in process", "redis"])
+def counters(request) -> dict:
+    """Settings overrides for where rate-limit counters live: the embedded default's own memory, or
+    a Redis database of this test's own (emptied first)."""
+    if request.param == "in process":
+        return {}
+    url = request.getfixturevalue("redis_service").url.rsplit("/", 1)[0] + f"/{random.randrange(1, 16)}"
+    redis.Redis.from_url(url).flushdb()
+    return {"ratelimit_storage_uri": url}
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = _app(tmp_path)
+def app(tmp_path, counters):
+    app = _app(tmp_path, **counters)
     yield app
     app.extensions["liveboard"].close()
 
@@ -85,9 +98,13 @@ def _store_bytes(runtime) -> int:
     return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
 
 
-def _counter_rows(runtime) -> list[str]:
-    with runtime.engine.connect() as conn:
-        return list(conn.scalars(sa.select(RateLimitCounter.key)))
+def _counter_keys(app) -> list[str]:
+    """The rate-limit counters the app keeps (in process, or in its Redis database)."""
+    limits = app.extensions["liveboard.ratelimits"]
+    keys = limits.keys()
+    if keys is None:
+        keys = [key.decode() for key in redis.Redis.from_url(limits.uri).keys("*")]
+    return keys
 
 
 def _random_name(rng: random.Random, length: int) -> str:
@@ -117,18 +134,18 @@ def test_ten_thousand_made_up_source_names_grow_nothing(app):
     print(f"\n[abuse] 10,000 POSTs to made-up 4 KB source names in {elapsed:.1f} s: {outcomes}; "
           f"RSS {rss_before / 1024:.1f} MiB -> {rss_growth_kib / 1024:+.2f} MiB; "
           f"config store {store_before / 1024:.0f} KiB -> {store_growth / 1024:+.1f} KiB; "
-          f"source cache (active, unknown) {runtime.sources.sizes()}; rate-limit rows {len(_counter_rows(runtime))}")
+          f"source cache (active, unknown) {runtime.sources.sizes()}; rate-limit counters {len(_counter_keys(app))}")
     assert outcomes == {(401, "unknown_source"): 10_000}
     assert rss_growth_kib < 5 * 1024
     assert store_growth < 100 * 1024
     assert runtime.sources.sizes() == (0, 0)
-    assert _counter_rows(runtime) == []
+    assert _counter_keys(app) == []
 
     # names that could be sources: one bucket for this client, a capped negative cache
     outcomes = flood(3_000, 64)
-    rows = _counter_rows(runtime)
+    rows = _counter_keys(app)
     print(f"[abuse] 3,000 POSTs to made-up valid source names: {outcomes}; source cache (active, unknown) "
-          f"{runtime.sources.sizes()}; rate-limit rows {rows}")
+          f"{runtime.sources.sizes()}; rate-limit counters {rows}")
     limit = int(auth.UNKNOWN_SOURCE_LIMIT.split()[0])
     assert outcomes == {(401, "unknown_source"): limit, (429, "rate_limited"): 3_000 - limit}
     assert len(rows) == 1 and "webhook-unknown" in rows[0]
@@ -136,6 +153,35 @@ def test_ten_thousand_made_up_source_names_grow_nothing(app):
     # the real source keeps its own bucket: made-up names do not use it up
     response = client.post("/v1/webhooks/real-shop", data=b"{}", headers={"content-type": "application/json"})
     assert (response.status_code, response.get_json()["error"]["code"]) == (401, "missing_signature")
+
+
+def test_made_up_connection_names_grow_nothing_and_share_one_bucket(app):
+    client = app.test_client()
+    rng = random.Random(20261201)
+
+    def flood(count: int, length: int, alphabet: str = NAME_ALPHABET) -> dict[tuple[int, str], int]:
+        outcomes: dict[tuple[int, str], int] = {}
+        for _ in range(count):
+            name = "".join(rng.choice(alphabet) for _ in range(length))
+            response = client.post(f"/v1/connectors/{name}/push", data=b"{}",
+                                   headers={"content-type": "application/json"})
+            key = (response.status_code, response.get_json()["error"]["code"])
+            outcomes[key] = outcomes.get(key, 0) + 1
+        return outcomes
+
+    # names that cannot be a connection: refused before any look-up or counter
+    assert flood(500, 4_000) == {(404, "unknown_connection"): 500}
+    assert flood(500, 8, string.ascii_uppercase) == {(404, "unknown_connection"): 500}
+    assert _counter_keys(app) == []
+    assert EXTENSION_KEY not in app.extensions or app.extensions[EXTENSION_KEY].directory.sizes() == (0, 0)
+
+    # names that could be connections: one bucket for this client, a capped negative cache
+    limit = int(auth.UNKNOWN_SOURCE_LIMIT.split()[0])
+    outcomes = flood(1_500, 64)
+    assert outcomes == {(404, "unknown_connection"): limit, (429, "rate_limited"): 1_500 - limit}
+    rows = _counter_keys(app)
+    assert len(rows) == 1 and "push-unknown" in rows[0]
+    assert app.extensions[EXTENSION_KEY].directory.sizes() == (UNKNOWN_CACHED, UNKNOWN_CACHED)
 
 
 def _direct(remote: str) -> dict:

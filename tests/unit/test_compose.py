@@ -47,6 +47,8 @@ def test_compose_runs_the_clustered_topology():
     assert (env["LIVEBOARD_TOPIC_REPLICATION_FACTOR"], env["LIVEBOARD_TOPIC_MIN_INSYNC_REPLICAS"]) == ("3", "2")
     assert env["LIVEBOARD_CLICKHOUSE_CLUSTER"] == "liveboard"
     assert env["LIVEBOARD_CLICKHOUSE_SHARDS"] == "clickhouse-1:9000,clickhouse-2:9000"
+    # every process counts rate limits in the one Redis (backend/ratelimits.py)
+    assert {services[f"api-{n}"]["environment"]["LIVEBOARD_REDIS_URL"] for n in (1, 2)} == {"redis://redis:6379/0"}
     assert [services[f"writer-{n}"]["command"] for n in (1, 2)] == [["liveboard", "consume"]] * 2
     assert [services[f"connector-{n}"]["command"] for n in (1, 2)] == [["liveboard", "connect"]] * 2
     assert [services[f"scheduler-{n}"]["command"] for n in (1, 2)] == [["liveboard", "schedule"]] * 2

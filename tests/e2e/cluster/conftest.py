@@ -1,5 +1,5 @@
 """Session fixtures for the cluster set-ups of devservices: a 3-broker Kafka cluster, 2 ClickHouse
-shards and Redis. Like the single-node fixtures in tests/conftest.py they start lazily, once per
+shards (Redis is tests/conftest.py's `redis_service`). Like the single-node fixtures in tests/conftest.py they start lazily, once per
 session, in the session's services_dir, and never skip: a cluster that cannot start fails the
 test with its members' log tails.
 """
@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from devservices import ClickHouseCluster, KafkaCluster, RedisService
+from devservices import ClickHouseCluster, KafkaCluster
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +27,3 @@ def clickhouse_cluster(services_dir: Path) -> Iterator[ClickHouseCluster]:
     with ClickHouseCluster(services_dir, shards=2) as cluster:
         yield cluster
 
-
-@pytest.fixture(scope="session")
-def redis_service(services_dir: Path) -> Iterator[RedisService]:
-    """Redis without persistence; ``url`` is redis://127.0.0.1:<port>/0."""
-    with RedisService(services_dir) as redis:
-        yield redis

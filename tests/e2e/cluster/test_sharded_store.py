@@ -21,7 +21,7 @@ from tests.e2e.conftest import build_stack
 
 pytestmark = pytest.mark.e2e
 
-SHARDED_TABLES = {"sales_events", "sales_daily", "sales_orders", "sales_conflicts", "pending_refunds"}
+SHARDED_TABLES = {"sales_events", "sales_daily", "sales_campaign", "sales_orders", "sales_conflicts", "pending_refunds"}
 
 
 def _sharded_stack(clickhouse_cluster, tmp_path, request):
@@ -47,7 +47,7 @@ def test_migrations_shard_every_table_on_every_shard_and_bring_a_lagging_shard_u
             assert {name for name, engine in tables.items() if engine == "Distributed"} == SHARDED_TABLES
             assert {f"{name}_local" for name in SHARDED_TABLES} <= set(tables)
             assert {name for name, engine in tables.items() if engine == "MaterializedView"} == {
-                "sales_daily_mv", "sales_orders_mv"}
+                "sales_daily_mv", "sales_campaign_mv", "sales_orders_mv"}
             # the views read and fill the shard's own tables
             (view,) = shard.query("SELECT create_table_query FROM system.tables WHERE database = %(db)s "
                                   "AND name = 'sales_orders_mv'", {"db": shard.database})[0]
@@ -64,7 +64,7 @@ def test_migrations_shard_every_table_on_every_shard_and_bring_a_lagging_shard_u
         # a shard that lost everything (a new, empty server) is brought up by the next run
         shards[1].command("DROP DATABASE {db}")
         assert migrate_sharded(shards, clickhouse_cluster.cluster_name) == [
-            "001_sales_events", "002_source_scoped_events_orders_regions"]
+            "001_sales_events", "002_source_scoped_events_orders_regions", "003_sales_campaign"]
         assert _tables(shards[1]) == _tables(shards[0])
     finally:
         stack.close()

@@ -106,6 +106,20 @@ def test_the_configured_api_rate_limit_holds(tmp_path, request):
         c.close()
 
 
+def test_pushes_count_against_the_rate_limit_per_connection_and_client(tmp_path, request):
+    c = connect("embedded", "douyin_shop", tmp_path, request, webhook_rate_limit="3 per minute")
+    try:
+        orders = [c.order(100 + n, host=HOST_ACCOUNT)[0] for n in range(5)]
+        pushes = [c.push_paid(order_id) for order_id in orders]
+        assert [p.status for p in pushes] == [200, 200, 200, 429, 429]
+        assert orjson.loads(pushes[3].reply) == {"error": {"code": "rate_limited", "message": "请求过于频繁，请稍后再试"}}
+        assert c.raw_count() == 3  # what was refused never reached the raw topic; the platform retries it
+        c.stack.clock.advance(61)  # the next window
+        assert c.repush(pushes[3]).status_code == 200 and c.raw_count() == 4
+    finally:
+        c.close()
+
+
 def test_credentials_are_sealed_and_changes_audited(douyin):
     c = douyin
     with c.stack.sessions() as session:

@@ -64,7 +64,7 @@ def _year_arg(raw: str | None = None) -> int:
     return int(raw)
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = spreadsheets.XLSX
 PDF = "application/pdf"
 
 
@@ -339,7 +339,7 @@ def set_budget(holder: str, year: int, data: dict):
            query=(("year", "integer", "四位年份"),), media_type=XLSX)
 def export_budget():
     year = _year_arg()
-    return download(budget.budget_xlsx(budget.overview(current_runtime().sessions, year)), budget.filename(year), XLSX)
+    return download(spreadsheets.budget_xlsx(budget.overview(current_runtime().sessions, year)), spreadsheets.budget_filename(year), XLSX)
 
 
 # -- enterprises: tax status per year, grants ---------------------------------------------------------

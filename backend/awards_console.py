@@ -395,8 +395,8 @@ def budget_xlsx():
     year = request.args.get("year") or str(_this_year())
     if not (year.isdigit() and len(year) == 4):
         return render_template("console/message.html", title="参数无效", message="年份应为四位数字"), 400
-    return download(budget.budget_xlsx(budget.overview(current_runtime().sessions, int(year))), budget.filename(int(year)),
-                    budget.XLSX)
+    return download(spreadsheets.budget_xlsx(budget.overview(current_runtime().sessions, int(year))),
+                    spreadsheets.budget_filename(int(year)), spreadsheets.XLSX)
 
 
 # -- enterprises: grants and tax status per year ---------------------------------------------------------

@@ -38,12 +38,12 @@ from services.awards import target_progress
 from services.errors import ApiError
 from services.runtime import current_runtime
 from services.scope import require_county
+from services.spreadsheets import XLSX
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 register_filters(bp)
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Target regions' levels (domain.targets: the province's tree; Xiangxi is the "city" level).
 TARGET_LEVEL_NAMES_ZH = {"province": "省", "city": "州", "county": "县市", "township": "乡镇", "village": "村",
                          **LEVEL_NAMES_ZH}

@@ -38,6 +38,8 @@ from domain.money import format_yuan
 from domain.periods import SHANGHAI
 from domain.regions import XIANGXI_COUNTIES
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the exports' content type
+
 MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.0%"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -226,6 +228,29 @@ def _save(wb: Workbook) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+# -- budgets -------------------------------------------------------------------------------------
+def budget_xlsx(budget: dict) -> bytes:
+    """A year's funds (services.budget.overview): budget, committed, paid, unpaid and what is left of
+    each, in yuan, with their totals and the print set-up every export has."""
+    columns = [Column("资金"), Column("年度"), Column("预算（元）", MONEY_FORMAT), Column("已承诺（元）", MONEY_FORMAT),
+               Column("已支付（元）", MONEY_FORMAT), Column("待支付（元）", MONEY_FORMAT),
+               Column("预算余额（元）", MONEY_FORMAT), Column("说明", max_width=60, wrap=True)]
+    amounts = ("budget_fen", "committed_fen", "paid_fen", "unpaid_fen", "remaining_fen")
+    rows = [[line["name"], line["year"], *(yuan_number(line[key]) for key in amounts),
+             line["warning"] or ("未录入预算，按政策默认额度" if line["default"] else "")] for line in budget["funds"]]
+    totals = ["合计", "", *(yuan_number(sum(line[key] for line in budget["funds"])) for key in amounts), ""]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "预算执行"
+    _table(ws, f"{budget['year']} 年度电子商务发展专项资金预算执行情况",
+           f"州级专项资金与各县市区资金　　金额单位：元　　超出预算 {len(budget['warnings'])} 项", columns, rows, totals)
+    return _save(wb)
+
+
+def budget_filename(year: int) -> DownloadName:
+    return DownloadName(f"{year}年度电子商务发展专项资金预算执行.xlsx", f"budget-{year}.xlsx")
 
 
 # -- award lists ---------------------------------------------------------------------------------

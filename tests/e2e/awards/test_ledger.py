@@ -226,13 +226,18 @@ def test_budget_warning_on_finalize_and_the_budget_export(org, tmp_path):
     assert org.api("GET", "/budget?year=2026").json()["funds"][0]["paid_fen"] == wan_yuan(5)
 
     sheet = load_workbook(io.BytesIO(org.api("GET", "/budget.xlsx?year=2026", role="viewer").content)).active
-    assert sheet.freeze_panes == "A3"
-    assert [c.value for c in sheet[2]] == ["资金", "年度", "预算（元）", "已承诺（元）", "已支付（元）", "待支付（元）",
+    assert sheet["A1"].value == "2026 年度电子商务发展专项资金预算执行情况"
+    assert sheet.freeze_panes == "A4" and sheet.print_title_rows == "$3:$3"
+    assert int(sheet.page_setup.paperSize) == 9 and int(sheet.page_setup.fitToWidth) == 1  # A4, one page wide
+    assert [c.value for c in sheet[3]] == ["资金", "年度", "预算（元）", "已承诺（元）", "已支付（元）", "待支付（元）",
                                            "预算余额（元）", "说明"]
-    row = [c for c in sheet[3]]
+    row = [c for c in sheet[4]]
     assert [c.value for c in row[:7]] == ["州级专项资金", 2026, 120000, 150000, 50000, 100000, -30000]
     assert all(c.number_format == "#,##0.00" and isinstance(c.value, (int, float, Decimal)) for c in row[2:7])
-    assert sheet.max_row == 2 + 9  # the prefecture and the 8 counties
+    assert sheet.max_row == 3 + 9 + 1  # the prefecture, the 8 counties, the totals
+    totals = [c.value for c in sheet[sheet.max_row]]
+    # 120,000 for the prefecture, each county's default 5,000,000
+    assert totals[:7] == ["合计", None, 120000 + 8 * 5_000_000, 150000, 50000, 100000, 120000 + 8 * 5_000_000 - 150000]
     (tmp_path / "budget.xlsx").write_bytes(org.api("GET", "/budget.xlsx?year=2026").content)
 
 

@@ -10,9 +10,11 @@ when its user is deactivated, or API_TOKEN_MAX_AGE after it was made (then a new
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,7 +38,21 @@ TOKEN_PREFIX = "lbt_"
 API_TOKEN_MAX_AGE: timedelta | None = timedelta(days=365)
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
-_DUMMY_HASH = _hasher.hash("liveboard-timing-equaliser")
+# An argon2 hash or check holds its memory cost (64 MiB with these defaults) while it runs: two at a
+# time per process, so a burst of logins queues rather than taking 64 MiB in every request thread.
+_ARGON2_SLOTS = threading.BoundedSemaphore(2)
+
+
+def _hash_password(password: str) -> str:
+    with _ARGON2_SLOTS:
+        return _hasher.hash(password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown user's password is checked against. Made on the first login, not on import:
+    every process importing this module (API workers, the CLI) paid its 64 MiB peak for it."""
+    return _hash_password("liveboard-timing-equaliser")
 
 
 class User(Base):
@@ -132,7 +148,7 @@ def create_user(factory: sessionmaker[Session], username: str, password: str, ro
     with transaction(factory) as session:
         if session.scalar(select(User).where(User.username == username)):
             raise Conflict("username_taken", f"用户名 {username} 已存在")
-        user = User(username=username, password_hash=_hasher.hash(password), role=role, active=True)
+        user = User(username=username, password_hash=_hash_password(password), role=role, active=True)
         session.add(user)
         session.flush()
         return _info(user)
@@ -149,7 +165,7 @@ def update_user(factory: sessionmaker[Session], username: str, *, role: str | No
             user.active = active
         if password is not None:
             _check_password(password)
-            user.password_hash = _hasher.hash(password)
+            user.password_hash = _hash_password(password)
             user.session_epoch = (user.session_epoch or 0) + 1  # a new password ends old sessions
         session.flush()
         return _info(user)
@@ -204,16 +220,18 @@ def list_users(factory: sessionmaker[Session]) -> list[dict]:
 
 def authenticate(factory: sessionmaker[Session], username: str, password: str) -> UserInfo | None:
     """The active user with this password, or None. An unknown user costs the same argon2 work."""
+    dummy = _dummy_hash()  # first, for every user: the first login of a process costs the same either way
     with transaction(factory) as session:
         user = session.scalar(select(User).where(User.username == (username or "")))
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+            with _ARGON2_SLOTS:
+                _hasher.verify(user.password_hash if user else dummy, password or "")
         except (VerificationError, InvalidHashError):
             return None
         if user is None or not user.active:
             return None
         if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
+            user.password_hash = _hash_password(password)
         user.last_login_at = utcnow()
         return _info(user)
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Mapping, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from connectors.base import AccessToken, Credentials, PlatformRateLimited, PlatformUnavailable, TokenExpired
+
+if TYPE_CHECKING:  # requests is imported by the processes that call platforms, not by every API worker
+    import requests
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 
@@ -25,12 +26,16 @@ DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 class Transport:
     def __init__(self, platform: str, base_url: str, *, session: requests.Session | None = None,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+        import requests
+
         self.platform = platform
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
 
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        import requests
+
         url = self.base_url + path
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)

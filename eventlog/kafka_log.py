@@ -210,12 +210,13 @@ class KafkaLogConsumer:
     # Before an insert the writer needs this share of its poll interval left (at most 30 s): the
     # look-ups are done, the insert must land before the heartbeat thread could give the partitions away.
     INSERT_BUDGET_SHARE, INSERT_BUDGET_MAX_S = 0.25, 30.0
-    _MIXED = object()  # a batch whose records came from two group generations
+    _UNSET = object()  # no uncommitted records handed out
+    _MIXED = object()  # a batch whose records came from two group generations (or one while unjoined)
 
     def __init__(self, bootstrap: str, group: str, topic: str, client_id: str,
                  max_poll_interval_ms: int = 120_000, session_timeout_ms: int = 10_000):
         self.max_poll_interval_s = max_poll_interval_ms / 1000
-        self._batch_generation = None  # the generation of the uncommitted records handed out
+        self._batch_generation: object = self._UNSET  # the generation of the uncommitted records handed out
         # the last offset handed out per partition: the generation is forgotten only once commits
         # cover all of them (a writer fetching ahead commits one batch while the next is out)
         self._handed_out: dict[TopicPartition, int] = {}
@@ -226,6 +227,10 @@ class KafkaLogConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=5000,
+            # What kafka-python fetches ahead is held decoded in memory: 256 KiB a partition (~500
+            # events; kafka-python's 1 MiB default cost a writer catching up 30 MiB more at the same
+            # speed). A larger single batch still comes whole (the broker returns the first one).
+            max_partition_fetch_bytes=256 * 1024,
             # store outages are waited out paused and polling (keep_alive), not inside one poll cycle
             max_poll_interval_ms=max_poll_interval_ms,
             session_timeout_ms=session_timeout_ms,
@@ -255,15 +260,23 @@ class KafkaLogConsumer:
                 self._handed_out[tp] = messages[-1].offset
         if out:
             generation = self._generation()
-            if self._batch_generation is None:
+            if self._batch_generation is self._UNSET:
                 self._batch_generation = generation
-            elif self._batch_generation != generation:
+            elif not self._same_generation(self._batch_generation, generation):
                 self._batch_generation = self._MIXED
         return out
 
     def _generation(self):
         # kafka-python keeps the group state on its coordinator; None while unjoined or rebalancing
         return self._consumer._coordinator.generation_if_stable()
+
+    @classmethod
+    def _same_generation(cls, a: object, b: object) -> bool:
+        """Equal group generations. kafka-python's Generation.__eq__ assumes the other side is a
+        Generation too and raises on None (unjoined) or a marker: those compare by identity."""
+        if any(a is m or b is m for m in (None, cls._UNSET, cls._MIXED)):
+            return a is b
+        return a == b
 
     def is_assigned(self) -> bool:
         """False while the group is still rebalancing (e.g. waiting out a killed member's session)."""
@@ -275,7 +288,7 @@ class KafkaLogConsumer:
 
     def owns(self, records: Sequence[Consumed]) -> bool:
         generation = self._generation()
-        if generation is None or self._batch_generation is self._MIXED or generation != self._batch_generation:
+        if generation is None or not self._same_generation(self._batch_generation, generation):
             return False  # a rebalance happened since these records were fetched
         assigned = self._consumer.assignment()
         if any(TopicPartition(r.topic, r.partition) not in assigned for r in records):
@@ -297,7 +310,7 @@ class KafkaLogConsumer:
 
     def rewind(self) -> None:
         """Back to the committed offsets, discarding uncommitted progress (a dropped batch)."""
-        self._batch_generation = None
+        self._batch_generation = self._UNSET
         self._handed_out.clear()
         for tp in self._consumer.assignment():
             committed = self._consumer.committed(tp)
@@ -347,7 +360,7 @@ class KafkaLogConsumer:
             if self._handed_out.get(tp, -1) < position.offset:
                 self._handed_out.pop(tp, None)
         if not self._handed_out:
-            self._batch_generation = None
+            self._batch_generation = self._UNSET
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

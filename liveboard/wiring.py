@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics import AnalyticsStore, open_store
 from configstore.db import make_engine, make_sessionmaker
 from configstore.sources import SourceScopes
-from connectors.worker import ConnectorWorker
 from consumers.sales_writer import SalesWriter
 from domain.clock import SYSTEM_CLOCK
 from eventlog import EventLog, open_event_log
 from liveboard.supervisor import Component, Supervisor
-from scheduler.jobs import Schedule
-from services.runtime import Runtime
 from settings import Settings
+
+if TYPE_CHECKING:  # a writer process loads neither the scheduler (APScheduler) nor the platform clients
+    from connectors.worker import ConnectorWorker
+    from scheduler.jobs import Schedule
+    from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ class BackgroundWorkers:
     schedule: Schedule | None = None
 
     def start(self, with_scheduler: bool = True, **supervisor_options: Any) -> "BackgroundWorkers":
+        from connectors.worker import ConnectorWorker
+        from scheduler.jobs import Schedule
+
         runtime = self.runtime
         self.supervisor = Supervisor(runtime.sessions, clock=runtime.clock,
                                      beat_seconds=runtime.settings.heartbeat_seconds, **supervisor_options)
@@ -73,4 +78,4 @@ def writer_component(writer: SalesWriter) -> Component:
 
 
 def connector_component(worker: ConnectorWorker) -> Component:
-    return Component("connector", worker.run, worker.figures, ConnectorWorker.summary)
+    return Component("connector", worker.run, worker.figures, worker.summary)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 
 SCHEMA_VERSION = "v1"
 EVENT_TYPES = ("order.paid", "order.refunded", "live.started", "live.ended")
@@ -31,7 +31,18 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 EVENT_SCHEMA = load_schema("sales-event")
-_full_validator = jsonschema.Draft7Validator(EVENT_SCHEMA)
+
+if TYPE_CHECKING:
+    import jsonschema
+
+
+@cache
+def _full_validator() -> jsonschema.Draft7Validator:
+    """The schema's full validator, for naming what is wrong with an invalid event. jsonschema (and
+    its referencing/rpds, ~8 MiB) loads with the first invalid event: valid ones take the compiled path."""
+    import jsonschema
+
+    return jsonschema.Draft7Validator(EVENT_SCHEMA)
 
 
 def _conditional_rules(schema: dict[str, Any]) -> dict[str, tuple[tuple[str, ...], dict[str, int]]]:
@@ -121,7 +132,7 @@ def _field_path(error: jsonschema.ValidationError) -> str:
 
 def _list_errors(item: Any) -> list[FieldError]:
     found: dict[tuple[str, str], FieldError] = {}
-    for error in _full_validator.iter_errors(item):
+    for error in _full_validator().iter_errors(item):
         if error.validator in ("allOf", "if", "then"):
             continue
         if error.validator == "required":

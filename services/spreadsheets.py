@@ -22,13 +22,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session, sessionmaker
 
 from configstore import places, registry
@@ -38,6 +34,13 @@ from domain.money import format_yuan
 from domain.periods import SHANGHAI
 from domain.regions import XIANGXI_COUNTIES
 
+# openpyxl (with numpy and Pillow, which it loads when present: ~25 MiB) is imported where a workbook
+# is written, so the API workers and the other processes that never export do not carry it.
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.styles import Border, PatternFill
+    from openpyxl.worksheet.worksheet import Worksheet
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the exports' content type
 
 MONEY_FORMAT = "#,##0.00"
@@ -46,15 +49,22 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LEVEL_NAMES_ZH = {"province": "省", "city": "州", "county": "县市", "township": "乡镇", "village": "村"}
 SELECTIONS = ("top_enterprises", "top_influencers")
 
-_HEADER_FILL = PatternFill("solid", fgColor="F2E6C9")
-_THIN = Side(style="thin", color="B0B0B0")
-_GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+@cache
+def _header_style() -> tuple[PatternFill, Border]:
+    """The header fill and the thin grey grid every table cell has."""
+    from openpyxl.styles import Border, PatternFill, Side
+
+    thin = Side(style="thin", color="B0B0B0")
+    return PatternFill("solid", fgColor="F2E6C9"), Border(left=thin, right=thin, top=thin, bottom=thin)
 
 
 def safe_text(value: str) -> str:
     """Text for a spreadsheet cell or a CSV field that no spreadsheet evaluates: characters xlsx
     cannot hold are dropped, and text that begins with = + - @ tab or CR (a formula, or a DDE
     call, to Excel, WPS and LibreOffice) is prefixed with an apostrophe."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     text = ILLEGAL_CHARACTERS_RE.sub("", value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -179,6 +189,10 @@ def _table(ws: Worksheet, title: str, subtitle: str, columns: list[Column], rows
            totals: list[Any] | None = None) -> None:
     """Title (row 1), subtitle (row 2), header (row 3), the rows, an optional totals row; then the
     column widths, the frozen header, filters and the print set-up."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    header_fill, grid = _header_style()
     width = len(columns)
     _put(ws, 1, 1, title).font = Font(bold=True, size=16)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
@@ -188,14 +202,14 @@ def _table(ws: Worksheet, title: str, subtitle: str, columns: list[Column], rows
     header_row = 3
     for index, column in enumerate(columns, start=1):
         cell = _put(ws, header_row, index, column.header)
-        cell.font, cell.fill, cell.border = Font(bold=True), _HEADER_FILL, _GRID
+        cell.font, cell.fill, cell.border = Font(bold=True), header_fill, grid
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     widths = [_display_width(c.header, None) for c in columns]
     row_number = header_row
     for row_number, values in enumerate(rows, start=header_row + 1):
         for index, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
             cell = _put(ws, row_number, index, value, column.number_format)
-            cell.border = _GRID
+            cell.border = grid
             cell.alignment = Alignment(vertical="top", wrap_text=column.wrap)
             widths[index - 1] = max(widths[index - 1], _display_width(value, column.number_format))
     last_data_row = row_number
@@ -203,7 +217,7 @@ def _table(ws: Worksheet, title: str, subtitle: str, columns: list[Column], rows
         row_number += 1
         for index, (column, value) in enumerate(zip(columns, totals, strict=True), start=1):
             cell = _put(ws, row_number, index, value, column.number_format)
-            cell.font, cell.border = Font(bold=True), _GRID
+            cell.font, cell.border = Font(bold=True), grid
             widths[index - 1] = max(widths[index - 1], _display_width(value, column.number_format))
     for index, (column, content) in enumerate(zip(columns, widths, strict=True), start=1):
         ws.column_dimensions[get_column_letter(index)].width = min(max(content + 2, 6), column.max_width)
@@ -224,6 +238,12 @@ def _table(ws: Worksheet, title: str, subtitle: str, columns: list[Column], rows
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
+def _workbook() -> Workbook:
+    from openpyxl import Workbook
+
+    return Workbook()
+
+
 def _save(wb: Workbook) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -241,7 +261,7 @@ def budget_xlsx(budget: dict) -> bytes:
     rows = [[line["name"], line["year"], *(yuan_number(line[key]) for key in amounts),
              line["warning"] or ("未录入预算，按政策默认额度" if line["default"] else "")] for line in budget["funds"]]
     totals = ["合计", "", *(yuan_number(sum(line[key] for line in budget["funds"])) for key in amounts), ""]
-    wb = Workbook()
+    wb = _workbook()
     ws = wb.active
     ws.title = "预算执行"
     _table(ws, f"{budget['year']} 年度电子商务发展专项资金预算执行情况",
@@ -335,7 +355,7 @@ def award_list_xlsx(award_list: dict, directory: Directory) -> bytes:
     subtitle = (f"名单状态：{award_list['state_name']}　　第 {award_list['version']} 版{notice}"
                 "　　合计不含已移出的行")
 
-    wb = Workbook()
+    wb = _workbook()
     ws = wb.active
     ws.title = "获奖名单"
     title = f"{list_title(award_list, directory)}（第 {award_list['version']} 版）"
@@ -434,12 +454,14 @@ def targets_xlsx(progress: dict) -> bytes:
     totals[1] = "未计入任何区划的销售额"
     totals[7] = wan_yuan_number(progress.get("uncredited_fen", 0))
 
-    wb = Workbook()
+    wb = _workbook()
     ws = wb.active
     ws.title = "目标完成情况"
     title = f"{progress['year']} 年度网络销售目标完成情况"
     _table(ws, title, "金额单位：万元；完成率 = 实际完成 ÷ 年度目标；下级区划的销售额逐级计入上级", columns, rows,
            totals)
+    from openpyxl.styles import Alignment
+
     for row_number, region in enumerate(progress["regions"], start=4):
         ws.cell(row=row_number, column=2).alignment = Alignment(indent=depth(region), vertical="top")
     wb.properties.title = title

@@ -27,8 +27,6 @@ from typing import Any, Mapping
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from wechatpy.crypto import PrpCrypto
-from wechatpy.exceptions import InvalidAppIdException
 
 from connectors._events import as_id, from_epoch
 from connectors._push import digest_equal, json_object, malformed_as_rejected
@@ -75,6 +73,11 @@ def open_envelope(credentials: Credentials, query: Mapping[str, str], body: byte
     expected = sha1_signature(credentials.token, query.get("timestamp", ""), query.get("nonce", ""), encrypted)
     if not digest_equal(expected, query.get("msg_signature")):
         raise PushRejected("微信推送 msg_signature 校验失败", status=401)
+    # wechatpy (with requests and its API clients, ~20 MiB) is loaded by the first 微信小店 push,
+    # not by every process that imports the connectors
+    from wechatpy.crypto import PrpCrypto
+    from wechatpy.exceptions import InvalidAppIdException
+
     try:
         key = _aes_key(credentials.encoding_aes_key)
         return PrpCrypto(key).decrypt(encrypted, credentials.app_id)

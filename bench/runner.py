@@ -518,6 +518,13 @@ def _probe(http: requests.Session, base: str, slug: str, source: str, secret: st
     raise RuntimeError(f"probe {k} not on the board after {timeout_s:.0f}s")
 
 
+def _with_logs(run: Run, exc: Exception, idle: list[float]) -> RuntimeError:
+    """A probe that never reached the board, with what the writer, scheduler and API were doing."""
+    tails = "\n".join(f"--- {name} ---\n{run.children.log_tail(name, 80)}"
+                      for name in ("writer-fresh", "scheduler-fresh", "api-fresh"))
+    return RuntimeError(f"{exc} (idle probes: {idle})\n{tails}")
+
+
 def bench_freshness(run: Run) -> None:
     mode = run.mode
     config_url, sessions = run.config_store("fresh")
@@ -536,9 +543,12 @@ def bench_freshness(run: Run) -> None:
     k = 0
     # the limit: the same probe through an idle pipeline (same batch window, same ranking interval)
     idle = []
-    for _ in range(max(2, mode.runs)):
-        k += 1
-        idle.append(_probe(http, base, slug, source, secret, k, tag, timeout_s=120 if k == 1 else 60))
+    try:
+        for _ in range(max(2, mode.runs)):
+            k += 1
+            idle.append(_probe(http, base, slug, source, secret, k, tag, timeout_s=120 if k == 1 else 60))
+    except RuntimeError as exc:
+        raise _with_logs(run, exc, idle) from exc
     idle = idle[1:]  # the first also waits for the writer's group join
     # two senders: one blocking client posting 500-event batches tops out near 4,500 events/s here
     senders = 2 if mode.fresh_rate > 1000 else 1
@@ -560,6 +570,8 @@ def bench_freshness(run: Run) -> None:
             p99s.append(summary.p99_ms / 1000)
             maxes.append(summary.max_ms / 1000)
             per_run.append(latencies)
+    except RuntimeError as exc:
+        raise _with_logs(run, exc, idle) from exc
     finally:
         for load in loads:
             load.stop.set()

@@ -24,7 +24,8 @@ store's look-ups and insert. Batches are still stored and committed one at a tim
 fencing check still comes right before each insert, the commit right after it. The consumer is
 used by both threads only under one lock (`_Guarded`): kafka-python's consumer is not
 thread-safe. A batch abandoned (fenced off, stopped) discards the one fetched behind it: the
-consumer is rewound to the committed offsets, and both come again.
+consumer is rewound to the committed offsets, and both come again. Nothing but abandoned batches for
+STUCK_AFTER_S is an error of its own: the writer reports it and starts over with a new log consumer.
 """
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # unexpected failures of one group of records before it is split (or parked, alone)
 LAG_EVERY_S = 5.0  # how often the writer asks the log for its lag (a broker round trip on Kafka)
+# Every batch abandoned for this long (a rebalance that never settles): the log consumer is closed
+# and a new one joins afresh, and the error shows in /healthz and on the console.
+STUCK_AFTER_S = 60.0
 
 
 class Fenced(Exception):
@@ -178,6 +182,7 @@ class SalesWriter:
         self.stats = WriterStats()
         self._consumer: LogConsumer | None = None
         self._lag_checked_at = float("-inf")
+        self._abandoned_since: float | None = None  # first of the abandoned batches in a row
 
     @property
     def consumer(self) -> LogConsumer:
@@ -207,6 +212,9 @@ class SalesWriter:
                     # after the store thread rewound. Both batches come again, in order.
                     ahead = None
                     self.consumer.rewind()
+                    self._reconnect_if_stuck(stop)
+                else:
+                    self._abandoned_since = None
                 self._measure_lag()
         finally:
             store_thread.shutdown(wait=True)
@@ -230,6 +238,19 @@ class SalesWriter:
         outcome = self.process(batch.records, stop, decoded=batch.decoded)
         self.stats.add(outcome, self.clock.time())
         return outcome
+
+    def _reconnect_if_stuck(self, stop: threading.Event) -> None:
+        """After STUCK_AFTER_S of nothing but abandoned batches, a new log consumer (it rejoins the group)."""
+        now = self.clock.monotonic()
+        if self._abandoned_since is None:
+            self._abandoned_since = now
+        elif now - self._abandoned_since >= STUCK_AFTER_S and not stop.is_set():
+            message = (f"every batch abandoned for {now - self._abandoned_since:.0f}s (partitions never settled); "
+                       f"reconnected to the log and rejoined the group")
+            log.error("sales writer: %s", message)
+            self._note_error(message, unexpected=True)
+            self.close()
+            self._abandoned_since = None
 
     def _measure_lag(self) -> None:
         if self.clock.monotonic() - self._lag_checked_at < LAG_EVERY_S:

@@ -252,6 +252,12 @@ class KafkaLogConsumer:
             log.warning("kafka poll failed (%r); retrying", exc)
             time.sleep(min(timeout_ms, 1000) / 1000)
             return []
+        if any(batches.values()) and self._generation() is None:
+            # Records from a consumer outside a stable generation would only be refused by owns():
+            # they go back, and the group is made to finish joining first.
+            self._put_back(batches)
+            self._finish_join()
+            return []
         out: list[Consumed] = []
         for tp, messages in batches.items():
             for m in messages:
@@ -269,6 +275,24 @@ class KafkaLogConsumer:
     def _generation(self):
         # kafka-python keeps the group state on its coordinator; None while unjoined or rebalancing
         return self._consumer._coordinator.generation_if_stable()
+
+    def _finish_join(self) -> None:
+        """kafka-python 3.0.12 can be left mid-rebalance with nothing to finish it: state REBALANCING,
+        a JoinGroup task started, yet need_rejoin() False, so poll() never awaits the join and goes on
+        handing out records. Seen after an offset commit refused with RebalanceInProgressError: every
+        batch was dropped as not owned, and the writer stored nothing more (the bench's freshness probe,
+        in CI). Asking for a rejoin makes the next poll await the join already in flight (no second
+        JoinGroup; a finished one is followed by a new one) until the group is stable."""
+        coordinator = self._consumer._coordinator
+        if coordinator.generation_if_stable() is None and not coordinator.need_rejoin():
+            log.info("kafka consumer left between generations with no rejoin pending; rejoining")
+            coordinator.request_rejoin()
+
+    def _put_back(self, batches) -> None:
+        """Seek each partition back to the first record a poll handed out: it comes again."""
+        for tp, messages in batches.items():
+            if messages:
+                self._consumer.seek(tp, messages[0].offset)
 
     @classmethod
     def _same_generation(cls, a: object, b: object) -> bool:
@@ -288,7 +312,10 @@ class KafkaLogConsumer:
 
     def owns(self, records: Sequence[Consumed]) -> bool:
         generation = self._generation()
-        if generation is None or not self._same_generation(self._batch_generation, generation):
+        if generation is None:
+            self._finish_join()
+            return False  # a rebalance is under way
+        if not self._same_generation(self._batch_generation, generation):
             return False  # a rebalance happened since these records were fetched
         assigned = self._consumer.assignment()
         if any(TopicPartition(r.topic, r.partition) not in assigned for r in records):
@@ -334,9 +361,7 @@ class KafkaLogConsumer:
         except KafkaError as exc:
             log.warning("kafka keep-alive poll failed (%r)", exc)
             return
-        for tp, messages in batches.items():
-            if messages:
-                self._consumer.seek(tp, messages[0].offset)
+        self._put_back(batches)
         self.pause()
 
     def lag(self) -> int:

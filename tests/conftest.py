@@ -16,6 +16,7 @@ from typing import Iterator
 import pytest
 
 from devservices import ClickHouseService, KafkaService, PostgresService, RedisService, make_base_dir
+from tests.support import stop_in_background, wait_for_stops
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,6 +31,7 @@ def services_dir() -> Iterator[Path]:
     """One temp dir for every service of the session (reachable by the 'postgres' OS user)."""
     path = make_base_dir(prefix="liveboard-test-services-")
     yield path
+    wait_for_stops()  # every service of the session depends on this fixture: all are stopping by now
     if os.environ.get("LIVEBOARD_KEEP_SERVICE_DIRS") == "1":
         print(f"\n[devservices] service data kept in {path}")
     else:
@@ -41,7 +43,7 @@ def _run(service):
     try:
         yield service
     finally:
-        service.stop()
+        stop_in_background(service)
 
 
 @pytest.fixture(scope="session")

@@ -45,3 +45,23 @@ def order_event(*, campaign: str, host: str, enterprise: str, amount_fen: int, e
 
 def body_of(payload: Any) -> bytes:
     return orjson.dumps(payload)
+
+
+# -- session services, stopped side by side -----------------------------------------------------
+
+_STOPPING: list = []
+
+
+def stop_in_background(service) -> None:
+    """Begin stopping a session's service (or cluster) now; `wait_for_stops` waits for all of them.
+    Kafka's and ClickHouse's own shutdowns take seconds each: side by side, not one after another."""
+    import threading
+
+    stopping = threading.Thread(target=service.stop, name=f"stop-{type(service).__name__}")
+    stopping.start()
+    _STOPPING.append(stopping)
+
+
+def wait_for_stops() -> None:
+    while _STOPPING:
+        _STOPPING.pop().join()

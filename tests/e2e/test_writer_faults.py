@@ -130,6 +130,54 @@ def test_a_stalled_writer_that_lost_its_partitions_stores_nothing_twice(tmp_path
         stack.close()
 
 
+def test_a_writer_left_between_generations_by_kafka_python_finishes_joining_and_stores(tmp_path, request):
+    """kafka-python 3.0.12 once left the writer's consumer mid-rebalance with nothing to finish it
+    (state REBALANCING, need_rejoin() False) while poll() went on handing out records: every batch was
+    dropped as not owned, for good (the bench's freshness probe in CI). That state is set here on a
+    real consumer; the writer must put such records back, finish the join, and store each once."""
+    from kafka.coordinator.base import MemberState
+
+    stack = build_stack("scale", tmp_path, request)
+    try:
+        first = [order_event(campaign="limbo", host="H1", enterprise="E1", amount_fen=100 + n, order_id=f"L{n}")
+                 for n in range(5)]
+        assert {r.status_code for r in stack.sender.post_batches(first, batch_size=5)} == {202}
+        writer = build_writer(stack.settings)
+        for _ in range(200):  # joins the group and stores the first five
+            writer.run_once()
+            if stack.stored_events() == 5:
+                break
+        assert stack.stored_events() == 5
+        coordinator = writer.consumer._inner._consumer._coordinator
+        for _ in range(200):  # the group settled: joined, no rejoin asked for (a busy broker may ask again)
+            if coordinator.generation_if_stable() is not None and not coordinator.need_rejoin():
+                break
+            writer.run_once()
+        joined = coordinator.generation_if_stable().generation_id
+        with coordinator._lock:  # the state seen: a join begun, none pending
+            coordinator.state = MemberState.REBALANCING
+            coordinator.rejoining = True
+            coordinator.rejoin_needed = False
+        assert not coordinator.need_rejoin()
+
+        rest = [order_event(campaign="limbo", host="H2", enterprise="E1", amount_fen=200 + n, order_id=f"M{n}")
+                for n in range(7)]
+        assert {r.status_code for r in stack.sender.post_batches(rest, batch_size=7)} == {202}
+        for _ in range(200):
+            writer.run_once()
+            if stack.stored_events() == 12:
+                break
+        assert stack.stored_events() == 12
+        assert writer.stats.abandoned_batches == 0  # put back before any look-up, not fetched and dropped
+        assert coordinator.generation_if_stable().generation_id > joined  # it joined again
+        totals = stack.reconcile()
+        assert totals["matches"]
+        assert totals["aggregate"]["limbo"]["paid_fen"] == sum(e["amount_fen"] for e in first + rest)
+        writer.close()
+    finally:
+        stack.close()
+
+
 def test_liveboard_run_reports_every_background_worker_and_the_errors_they_wait_out(tmp_path, request):
     """The writer, the scheduler and the connector worker of `liveboard run` each report; an error
     a worker handles itself (here the connector worker's raw topic failing once) is not a crash, but

@@ -122,3 +122,75 @@ def test_an_envelope_laid_out_otherwise_keeps_its_event_as_parsed():
     assert envelope.event_bytes(foreign, unwrapped) is None
     row = rows_module.row_from_record(foreign)  # not claimed validated: validated in full, and valid
     assert orjson.loads(row.raw) == event and row.source == "other"
+
+
+class SteppedClock:
+    """Time moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, timezone.utc)
+
+    def time(self) -> float:
+        return self.t
+
+    def monotonic(self) -> float:
+        return self.t
+
+
+class NeverSettles:
+    """A consumer whose group never settles: every ownership check fails, 25 s of the clock apart."""
+
+    def __init__(self, inner, clock: SteppedClock) -> None:
+        self.inner, self.clock, self.closed = inner, clock, False
+
+    def owns(self, records) -> bool:
+        self.clock.t += 25
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self.inner.close()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_writer_whose_batches_are_all_abandoned_for_a_minute_reconnects_and_says_so(tmp_path):
+    """kafka-python once left a writer between generations for good: every batch dropped as not owned,
+    nothing stored, nothing reported. After STUCK_AFTER_S (60 s) of that the writer makes a new log
+    consumer, which stores everything once, and the error is in its figures (/healthz, the console)."""
+    log, store, clock = _log(tmp_path, 1_000), MemoryStore(), SteppedClock()
+    made = []
+
+    class FirstConsumerStuck:  # the event log, handing out a stuck consumer first, then real ones
+        sales_topic = log.sales_topic
+
+        def consumer(self, group, topic):
+            inner = log.consumer(group, topic)
+            made.append(NeverSettles(inner, clock) if not made else inner)
+            return made[-1]
+
+        def __getattr__(self, name):
+            return getattr(log, name)
+
+    writer = SalesWriter(FirstConsumerStuck(), store, group="w", batch_rows=100, batch_ms=500, clock=clock)
+    stop = threading.Event()
+    timer = threading.Timer(60, stop.set)
+    timer.start()
+    writer.run(stop, until=lambda: len(store.events) >= 1_000)
+    timer.cancel()
+    assert not stop.is_set(), f"stalled at {len(store.events)}"
+    assert len(store.events) == 1_000
+    assert len(made) == 2 and made[0].closed
+    # abandoned at 1025 (the streak starts), 1050, 1075, 1100: 75 s >= 60 s, a new consumer
+    assert writer.stats.abandoned_batches == 4
+    figures = writer.figures()
+    assert figures["unexpected_errors"] == 1
+    assert figures["last_error"] == ("every batch abandoned for 75s (partitions never settled); "
+                                     "reconnected to the log and rejoined the group")
+    assert figures["last_error_at"] == 1100.0
+    writer.close()
+    assert log.consumer("w", "sales").poll(10, 0) == []  # all committed

@@ -11,19 +11,26 @@ from typing import Iterator
 import pytest
 
 from devservices import ClickHouseCluster, KafkaCluster
+from tests.support import stop_in_background
 
 
 @pytest.fixture(scope="session")
 def kafka_cluster(services_dir: Path) -> Iterator[KafkaCluster]:
     """3 KRaft nodes (combined broker+controller, 3-voter quorum), RF 3 / min ISR 2 defaults."""
     # start() raises RuntimeError with the members' log tails when the cluster does not come up.
-    with KafkaCluster(services_dir, brokers=3) as cluster:
+    cluster = KafkaCluster(services_dir, brokers=3).start()
+    try:
         yield cluster
+    finally:
+        stop_in_background(cluster)
 
 
 @pytest.fixture(scope="session")
 def clickhouse_cluster(services_dir: Path) -> Iterator[ClickHouseCluster]:
     """2 ClickHouse 18.16 servers, each a shard of the cluster ``clickhouse_cluster.cluster_name``."""
-    with ClickHouseCluster(services_dir, shards=2) as cluster:
+    cluster = ClickHouseCluster(services_dir, shards=2).start()
+    try:
         yield cluster
+    finally:
+        stop_in_background(cluster)
 

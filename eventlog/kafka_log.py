@@ -289,10 +289,14 @@ class KafkaLogConsumer:
             coordinator.request_rejoin()
 
     def _put_back(self, batches) -> None:
-        """Seek each partition back to the first record a poll handed out: it comes again."""
+        """Seek each partition back to the first record a poll handed out: it comes again. A partition
+        no longer assigned (a rebalance in between) is left: its new owner starts at the committed offset."""
         for tp, messages in batches.items():
             if messages:
-                self._consumer.seek(tp, messages[0].offset)
+                try:
+                    self._consumer.seek(tp, messages[0].offset)
+                except ValueError:  # kafka-python: 'Unassigned partition'
+                    log.info("not putting back %s: no longer assigned", tp)
 
     @classmethod
     def _same_generation(cls, a: object, b: object) -> bool:

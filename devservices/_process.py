@@ -412,10 +412,11 @@ class ServiceGroup:
     def _settle(self) -> None:
         """Hook: wait for what the group needs beyond each member answering."""
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Every member's graceful stop, SIGKILL after `timeout` seconds (default: the member's own)."""
         # In parallel: a member stopped last may wait for peers that are already gone.
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.members)) as pool:
-            for stopped in [pool.submit(member.stop) for member in self.members.values()]:
+            for stopped in [pool.submit(member.stop, timeout) for member in self.members.values()]:
                 stopped.result()
 
     def kill(self, number: int) -> None:

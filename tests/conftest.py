@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from devservices import ClickHouseService, KafkaService, PostgresService, RedisService, make_base_dir
-from tests.support import stop_in_background, wait_for_stops
+from tests.support import STOP_TIMES, stop_in_background, wait_for_stops
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,6 +24,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # API: hundreds of identical warnings that hide the useful ones.
     config.addinivalue_line("filterwarnings", "ignore:read_text is deprecated:DeprecationWarning")
     config.addinivalue_line("filterwarnings", "ignore:open_text is deprecated:DeprecationWarning")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if STOP_TIMES:
+        terminalreporter.write_line("services stopped in " + ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in sorted(STOP_TIMES.items())))
 
 
 @pytest.fixture(scope="session")

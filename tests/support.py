@@ -50,18 +50,32 @@ def body_of(payload: Any) -> bytes:
 # -- session services, stopped side by side -----------------------------------------------------
 
 _STOPPING: list = []
+SESSION_END_GRACE_S = 5.0  # their data is removed next: a service still busy after this is killed
 
 
 def stop_in_background(service) -> None:
-    """Begin stopping a session's service (or cluster) now; `wait_for_stops` waits for all of them.
-    Kafka's and ClickHouse's own shutdowns take seconds each: side by side, not one after another."""
+    """Begin stopping a session's service (or cluster) now; `wait_for_stops` waits for all of them
+    and says how long each took. Side by side, not one after another."""
     import threading
+    import time
 
-    stopping = threading.Thread(target=service.stop, name=f"stop-{type(service).__name__}")
+    took: dict[str, float] = {}
+
+    def stop() -> None:
+        began = time.monotonic()
+        service.stop(timeout=SESSION_END_GRACE_S)
+        took[type(service).__name__] = time.monotonic() - began
+
+    stopping = threading.Thread(target=stop, name=f"stop-{type(service).__name__}")
     stopping.start()
-    _STOPPING.append(stopping)
+    _STOPPING.append((stopping, took))
+
+
+STOP_TIMES: dict[str, float] = {}  # service -> seconds its stop took (the test run's summary shows them)
 
 
 def wait_for_stops() -> None:
     while _STOPPING:
-        _STOPPING.pop().join()
+        stopping, took = _STOPPING.pop()
+        stopping.join()
+        STOP_TIMES.update(took)

@@ -15,13 +15,20 @@ from typing import Sequence
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from eventlog.base import Consumed, EventLogUnavailable, Record, highest_per_partition
 
 log = logging.getLogger(__name__)
 BREAKER_SECONDS = 2.0
+
+
+def _close_quietly(producer: KafkaProducer) -> None:
+    try:
+        producer.close(timeout=5)
+    except Exception:  # a producer given up on: nothing of it is waited for any more
+        log.info("closing a discarded kafka producer failed", exc_info=True)
 
 
 class KafkaEventLog:
@@ -153,13 +160,31 @@ class KafkaEventLog:
             return
         try:
             producer = self._get_producer()
+        except (KafkaError, OSError) as exc:
+            raise EventLogUnavailable(f"kafka: {exc!r}") from exc
+        try:
             futures = [
                 producer.send(topic, key=r.key, value=r.value, headers=list(r.headers) or None) for r in records
             ]
             for future in futures:
                 future.get(timeout=timeout_s)
+        except KafkaTimeoutError as exc:
+            self._discard_producer(producer)
+            raise EventLogUnavailable(f"kafka: {exc!r}") from exc
         except (KafkaError, OSError) as exc:
             raise EventLogUnavailable(f"kafka: {exc!r}") from exc
+
+    def _discard_producer(self, producer: KafkaProducer) -> None:
+        """Records not acknowledged in time: the next append gets a new producer. kafka-python's
+        idempotent producer can stay stuck after a broker restart (its batches expired, nothing after
+        them ever sent): in the kill-and-restart test one gunicorn worker answered 503 for minutes
+        while a worker started after the restart produced at once. The old one is closed aside."""
+        with self._producer_lock:
+            if self._producer is not producer:
+                return  # another request thread already replaced it
+            self._producer = None
+        log.warning("kafka producer did not get records acknowledged in time; a new one takes over")
+        threading.Thread(target=lambda: _close_quietly(producer), name="kafka-producer-close", daemon=True).start()
 
     def count(self, topic: str) -> int:
         """Records currently held in a topic (end minus beginning offsets); for the health view."""

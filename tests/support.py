@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -49,33 +51,24 @@ def body_of(payload: Any) -> bytes:
 
 # -- session services, stopped side by side -----------------------------------------------------
 
-_STOPPING: list = []
 SESSION_END_GRACE_S = 5.0  # their data is removed next: a service still busy after this is killed
+STOP_TIMES: dict[str, float] = {}  # service -> seconds its stop took (the test run's summary shows them)
+_STOPPING: list[threading.Thread] = []
 
 
 def stop_in_background(service) -> None:
-    """Begin stopping a session's service (or cluster) now; `wait_for_stops` waits for all of them
-    and says how long each took. Side by side, not one after another."""
-    import threading
-    import time
-
-    took: dict[str, float] = {}
-
+    """Begin stopping a session's service (or cluster) now; `wait_for_stops` waits for all of them.
+    Side by side, not one after another."""
     def stop() -> None:
         began = time.monotonic()
         service.stop(timeout=SESSION_END_GRACE_S)
-        took[type(service).__name__] = time.monotonic() - began
+        STOP_TIMES[type(service).__name__] = time.monotonic() - began
 
     stopping = threading.Thread(target=stop, name=f"stop-{type(service).__name__}")
     stopping.start()
-    _STOPPING.append((stopping, took))
-
-
-STOP_TIMES: dict[str, float] = {}  # service -> seconds its stop took (the test run's summary shows them)
+    _STOPPING.append(stopping)
 
 
 def wait_for_stops() -> None:
     while _STOPPING:
-        stopping, took = _STOPPING.pop()
-        stopping.join()
-        STOP_TIMES.update(took)
+        _STOPPING.pop().join()
